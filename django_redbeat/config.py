@@ -1,0 +1,125 @@
+"""RedBeatConfig: the scheduler's configuration, read from the Celery app and Django settings.
+
+Keys keep celery-redbeat's names (``redbeat_redis_url``, ``redbeat_key_prefix``, ...). A REDBEAT_*
+Django setting, when Django is configured, wins over the Celery key of the same meaning.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import Any
+
+from celery import Celery
+from celery.app import app_or_default
+
+from django_redbeat import defaults, keys
+from django_redbeat.conf import redbeat_overrides
+from django_redbeat.exceptions import ConfigurationError
+
+logger = logging.getLogger("celery.beat")
+
+_MISSING = object()
+
+
+class RedBeatConfig:
+    def __init__(self, app: Celery | None = None) -> None:
+        self.app = app_or_default(app)
+        self._overrides = redbeat_overrides()
+        self.key_prefix: str = self.either_or("redbeat_key_prefix", defaults.KEY_PREFIX)
+        self.schedule_key = keys.schedule_key(self.key_prefix)
+        self.statics_key = keys.statics_key(self.key_prefix)
+        self.redis_url: str = self._redis_url()
+        self.redis_use_ssl = self.either_or(
+            "redbeat_redis_use_ssl", self.app.conf.get("broker_use_ssl")
+        )
+        self.redbeat_redis_options: dict[str, Any] = self._redis_options()
+        lock_key = self.either_or("redbeat_lock_key", _MISSING)
+        self.lock_key: str | None = (
+            None if lock_key is None else keys.lock_key(self.key_prefix, _or_none(lock_key))
+        )
+        self.lock_timeout: float = _positive_number(
+            "redbeat_lock_timeout", self.either_or("redbeat_lock_timeout", defaults.LOCK_TIMEOUT)
+        )
+        self.max_due_per_tick: int = int(
+            _positive_number(
+                "redbeat_max_due_per_tick",
+                self.either_or("redbeat_max_due_per_tick", defaults.MAX_DUE_PER_TICK),
+            )
+        )
+
+    @property
+    def schedule(self) -> dict[str, Any]:
+        return self.app.conf.beat_schedule
+
+    @schedule.setter
+    def schedule(self, value: dict[str, Any]) -> None:
+        self.app.conf.beat_schedule = value
+
+    def is_key_in_conf(self, name: str) -> bool:
+        return self._lookup(name) is not _MISSING
+
+    def either_or(self, name: str, default: Any = None) -> Any:
+        """The value of ``name`` if it is configured (even to None), else ``default``."""
+        value = self._lookup(name)
+        return default if value is _MISSING else value
+
+    def _lookup(self, name: str) -> Any:
+        if name in self._overrides:
+            return self._overrides[name]
+        # conf.get also finds CELERY_REDBEAT_* when the app reads Django settings by namespace
+        value = self.app.conf.get(name, _MISSING)
+        return self.app.conf.get(name.upper(), _MISSING) if value is _MISSING else value
+
+    def _redis_url(self) -> str:
+        url = self.either_or("redbeat_redis_url")
+        if url:
+            return url
+        broker_url = self.app.conf.get("broker_url")
+        if not broker_url:
+            raise ConfigurationError(
+                "No Redis URL: set REDBEAT_REDIS_URL in your Django settings or "
+                "redbeat_redis_url in your Celery configuration."
+            )
+        # as celery-redbeat 2.4: still used, but said out loud (beat runs as a daemon, where a
+        # DeprecationWarning alone goes unseen)
+        message = "django-redbeat falls back to broker_url: set redbeat_redis_url explicitly"
+        warnings.warn(message, DeprecationWarning, stacklevel=3)
+        logger.warning("beat: %s", message)
+        return broker_url
+
+    def _redis_options(self) -> dict[str, Any]:
+        options = self.either_or("redbeat_redis_options", _MISSING)
+        if options is _MISSING:
+            # broker_transport_options belong to the broker: get_redis reads only
+            # the keys django-redbeat itself understands from them
+            options = self.app.conf.get("broker_transport_options") or {}
+        if not isinstance(options, dict):
+            raise ConfigurationError(
+                f"redbeat_redis_options (REDBEAT_REDIS_OPTIONS) must be a dict, not {options!r}."
+            )
+        return dict(options)
+
+
+def ensure_conf(app: Celery | None = None) -> RedBeatConfig:
+    """The app's RedBeatConfig, created once and cached as ``app.redbeat_conf``."""
+    app = app_or_default(app)
+    config = getattr(app, "redbeat_conf", None)
+    if config is None:
+        config = RedBeatConfig(app)
+        app.redbeat_conf = config
+    return config
+
+
+def _or_none(value: Any) -> str | None:
+    return None if value is _MISSING else value
+
+
+def _positive_number(name: str, value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = 0.0
+    if number <= 0:
+        raise ConfigurationError(f"{name} must be a positive number of seconds, not {value!r}.")
+    return number

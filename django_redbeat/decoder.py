@@ -1,0 +1,199 @@
+"""JSON for entries in Redis, in celery-redbeat's wire format.
+
+Values that JSON has no type for are objects with a ``__type__`` key. The common subset
+(``datetime``, ``interval``, ``crontab``, ``rrule``, ``weekday``) is written exactly as
+celery-redbeat 2.4 writes it, so either can read what the other wrote. What it cannot express is
+written only when used, as types of our own it never meets in plain entries: ``zoned`` (a crontab
+or rrule in its own IANA time zone), ``solar`` and ``oneoff``; a weekday with an ``n`` (``+1MO``)
+carries ``n``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Any
+
+from celery.schedules import crontab as celery_crontab
+from celery.schedules import schedule, solar
+from dateutil.rrule import weekday
+
+from django_redbeat.exceptions import DecodeError, EncodeError
+from django_redbeat.schedules import crontab, get_zone, oneoff, rrule, zone_name
+
+__all__ = ["RedBeatJSONDecoder", "RedBeatJSONEncoder", "from_timestamp", "to_timestamp"]
+
+CRONTAB_FIELDS = ("minute", "hour", "day_of_week", "day_of_month", "month_of_year")
+RRULE_LIST_FIELDS = (
+    "interval", "wkst", "count", "bysetpos", "bymonth", "bymonthday", "byyearday", "byeaster",
+    "byweekno", "byweekday", "byhour", "byminute", "bysecond",
+)  # fmt: skip
+
+
+def to_timestamp(dt: datetime) -> int:
+    """Whole seconds since the epoch; a naive value is read as UTC."""
+    return calendar.timegm(dt.utctimetuple())
+
+
+def from_timestamp(seconds: float, tz_minutes: float = 0) -> datetime:
+    """An aware datetime for a UNIX time, at a UTC offset in minutes (UTC by default)."""
+    tz = timezone(timedelta(minutes=tz_minutes)) if tz_minutes else timezone.utc
+    return datetime.fromtimestamp(seconds, tz=tz)
+
+
+def _offset_minutes(dt: datetime) -> float:
+    offset = dt.utcoffset()
+    return offset.total_seconds() / 60 if offset else 0
+
+
+# ---- encoding --------------------------------------------------------------------------------
+
+
+def _encode_datetime(dt: datetime) -> dict[str, Any]:
+    zone: str | float = "UTC"
+    if dt.tzinfo is not None:
+        # an IANA name when there is one (no DST drift), else the offset in seconds
+        zone = zone_name(dt.tzinfo) or dt.utcoffset().total_seconds()  # type: ignore[union-attr]
+    fields = ("year", "month", "day", "hour", "minute", "second", "microsecond")
+    return {"__type__": "datetime", **{f: getattr(dt, f) for f in fields}, "timezone": zone}
+
+
+def _encode_interval(value: schedule) -> dict[str, Any]:
+    every = value.run_every.total_seconds()
+    return {"__type__": "interval", "every": every, "relative": bool(value.relative)}
+
+
+def _encode_crontab(value: Any) -> dict[str, Any]:
+    plain = {"__type__": "crontab", **{f: getattr(value, "_orig_" + f) for f in CRONTAB_FIELDS}}
+    return _zoned(getattr(value, "timezone", None), plain)
+
+
+def _encode_rrule(value: rrule) -> dict[str, Any]:
+    plain: dict[str, Any] = {"__type__": "rrule", "freq": value.freq}
+    plain.update({f: getattr(value, f) for f in RRULE_LIST_FIELDS})
+    for field in ("dtstart", "until"):
+        moment = getattr(value, field)
+        if moment:
+            plain[field] = to_timestamp(moment)
+            plain[field + "_tz"] = _offset_minutes(moment)
+    return _zoned(value.timezone, plain)
+
+
+def _encode_weekday(value: weekday) -> dict[str, Any] | int:
+    # celery-redbeat 2.4 cannot build a weekday from its own object, but rrule takes plain
+    # ints: write those, and an object only when n (the "first Monday" part) needs it
+    if value.n is None:
+        return value.weekday
+    return {"__type__": "weekday", "wkday": value.weekday, "n": value.n}
+
+
+def _encode_solar(value: solar) -> dict[str, Any]:
+    return {"__type__": "solar", "event": value.event, "lat": value.lat, "lon": value.lon}
+
+
+def _encode_oneoff(value: oneoff) -> dict[str, Any]:
+    return {"__type__": "oneoff", "run_at": value.run_at}
+
+
+def _zoned(zone: str | None, plain: dict[str, Any]) -> dict[str, Any]:
+    if zone is None:
+        return plain
+    return {"__type__": "zoned", "timezone": zone, "schedule": plain}
+
+
+#: type -> encoder; the first match wins, so subclasses come before their bases.
+ENCODERS: list[tuple[type, Callable[[Any], Any]]] = [
+    (datetime, _encode_datetime),
+    (celery_crontab, _encode_crontab),
+    (rrule, _encode_rrule),
+    (oneoff, _encode_oneoff),
+    (solar, _encode_solar),
+    (weekday, _encode_weekday),
+    (schedule, _encode_interval),
+]
+
+
+class RedBeatJSONEncoder(json.JSONEncoder):
+    def default(self, o: Any) -> Any:
+        for kind, encode in ENCODERS:
+            if isinstance(o, kind):
+                return encode(o)
+        raise EncodeError(f"{type(o).__name__} values cannot be stored as JSON: {o!r}")
+
+
+# ---- decoding --------------------------------------------------------------------------------
+
+
+def _decode_datetime(d: dict[str, Any]) -> datetime:
+    zone = d.pop("timezone", "UTC")
+    if isinstance(zone, (int, float)):
+        tz: tzinfo = timezone(timedelta(seconds=zone))
+    else:
+        tz = get_zone(zone)  # type: ignore[assignment]
+    return datetime(tzinfo=tz, **d)
+
+
+def _decode_rrule(d: dict[str, Any]) -> rrule:
+    for field in ("dtstart", "until"):
+        minutes = d.pop(field + "_tz", 0)
+        if d.get(field) is not None:
+            d[field] = from_timestamp(d[field], minutes)
+    return rrule(**d)
+
+
+def _decode_zoned(d: dict[str, Any]) -> Any:
+    inner = d["schedule"]
+    if not isinstance(inner, (crontab, rrule)):
+        raise ValueError(f"a zoned schedule must hold a crontab or an rrule, not {inner!r}")
+    return inner.with_timezone(d["timezone"])
+
+
+DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "datetime": _decode_datetime,
+    "interval": lambda d: schedule(run_every=d["every"], relative=d["relative"]),
+    "crontab": lambda d: crontab(**d),
+    "weekday": lambda d: weekday(d.pop("wkday"), **d),
+    "rrule": _decode_rrule,
+    "zoned": _decode_zoned,
+    "solar": lambda d: solar(d["event"], d["lat"], d["lon"]),
+    "oneoff": lambda d: oneoff(d["run_at"]),
+}
+
+
+class RedBeatJSONDecoder(json.JSONDecoder):
+    """Decodes RedBeat JSON; anything it cannot read raises :class:`DecodeError`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, object_hook=self.dict_to_object, **kwargs)
+
+    def dict_to_object(self, d: dict[str, Any]) -> Any:
+        if "__type__" not in d:
+            return d
+        kind = d.pop("__type__")
+        decode = DECODERS.get(kind)
+        if decode is None:
+            raise DecodeError(f"unknown __type__ {kind!r}")
+        try:
+            return decode(d)
+        except DecodeError:
+            raise
+        except (TypeError, ValueError, KeyError, OverflowError) as exc:
+            raise DecodeError(f"invalid {kind}: {exc}") from exc
+
+    def decode(self, s: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        try:
+            return super().decode(s, *args, **kwargs)
+        except DecodeError:
+            raise
+        except ValueError as exc:
+            raise DecodeError(f"not JSON: {exc}") from exc
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, cls=RedBeatJSONEncoder)
+
+
+def loads(text: str | bytes) -> Any:
+    return json.loads(text, cls=RedBeatJSONDecoder)

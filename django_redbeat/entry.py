@@ -1,0 +1,261 @@
+"""RedBeatSchedulerEntry: one schedule entry stored in Redis.
+
+Layout (DESIGN.md, section 3): the hash ``<prefix><name>`` holds ``definition`` (what to run and
+when) and ``meta`` (run state: last_run_at, total_run_count); the sorted set ``<prefix>:schedule``
+holds the entry's next due time as its score (-1: it will not fire again, or it is disabled).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import MINYEAR, datetime, timedelta
+from typing import Any
+
+from celery import Celery
+from celery.beat import ScheduleEntry
+from celery.schedules import BaseSchedule, schedstate
+
+from django_redbeat import keys
+from django_redbeat.config import ensure_conf
+from django_redbeat.connection import get_redis
+from django_redbeat.decoder import dumps, loads, to_timestamp
+from django_redbeat.exceptions import DecodeError, EntryNotFound
+from django_redbeat.schedules import oneoff
+
+logger = logging.getLogger("celery.beat")
+
+DEFINITION_FIELDS = frozenset({"name", "task", "args", "kwargs", "options", "schedule", "enabled"})
+NEVER = -1  # the score of an entry that will not fire (finished or disabled)
+
+
+class RedBeatSchedulerEntry(ScheduleEntry):
+    def __init__(
+        self,
+        name: str | None = None,
+        task: str | None = None,
+        schedule: Any = None,
+        args: Any = None,
+        kwargs: dict[str, Any] | None = None,
+        enabled: bool = True,
+        options: dict[str, Any] | None = None,
+        last_run_at: datetime | None = None,
+        total_run_count: int | None = None,
+        **clsargs: Any,
+    ) -> None:
+        super().__init__(
+            name=keys.validate_entry_name(str(name)),
+            task=task,
+            schedule=schedule,
+            args=args if args is not None else (),
+            kwargs=kwargs,
+            options=options,
+            last_run_at=last_run_at,
+            total_run_count=total_run_count,
+            **clsargs,
+        )
+        if last_run_at is None and isinstance(self.schedule, oneoff):
+            self.last_run_at = None  # not run yet, even if its time has passed
+        self.enabled = bool(enabled)
+        ensure_conf(self.app)
+
+    # ---- where it lives ----------------------------------------------------------------------
+
+    @staticmethod
+    def generate_key(app: Celery, name: str) -> str:
+        return keys.entry_key(ensure_conf(app).key_prefix, name)
+
+    @property
+    def key(self) -> str:
+        return self.generate_key(self.app, self.name)
+
+    @property
+    def rank(self) -> int | None:
+        return get_redis(self.app).zrank(self.app.redbeat_conf.schedule_key, self.key)
+
+    # ---- when it runs ------------------------------------------------------------------------
+
+    @property
+    def due_at(self) -> datetime | None:
+        """When it is next due: never before now; None when disabled or finished."""
+        if not self.enabled:
+            return None
+        now = self.default_now()
+        if self.last_run_at is None and not isinstance(self.schedule, oneoff):
+            return now  # never run: due now, as in celery-redbeat
+        remaining = self.schedule.remaining_estimate(self.last_run_at)
+        if remaining is None:
+            return None
+        return now + max(remaining, timedelta(0))
+
+    @property
+    def score(self) -> int:
+        """The due time as whole UNIX seconds (rounded down, so never late); -1 for never."""
+        due_at = self.due_at
+        return NEVER if due_at is None else to_timestamp(due_at)
+
+    def is_due(self) -> schedstate:
+        if not self.enabled:
+            return schedstate(False, None)
+        if isinstance(self.schedule, oneoff):
+            return self.schedule.is_due(self.last_run_at)
+        never = datetime(MINYEAR, 1, 2, tzinfo=self.schedule.tz)
+        return self.schedule.is_due(self.last_run_at or never)
+
+    # ---- what is stored ----------------------------------------------------------------------
+
+    @property
+    def definition(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "task": self.task,
+            "args": self.args,
+            "kwargs": self.kwargs,
+            "options": self.options,
+            "schedule": self.schedule,
+            "enabled": self.enabled,
+        }
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return {"last_run_at": self.last_run_at, "total_run_count": self.total_run_count}
+
+    def save(self) -> RedBeatSchedulerEntry:
+        """Store the definition; run state already in Redis is kept (and used for the score)."""
+        self.save_many([self], app=self.app)
+        return self
+
+    @classmethod
+    def save_many(cls, entries: Iterable[RedBeatSchedulerEntry], app: Celery) -> None:
+        """Save entries in two round trips: read their stored run state, then write."""
+        entries = list(entries)
+        client = get_redis(app)
+        definitions = [dumps(entry.definition) for entry in entries]  # fails before any write
+        with client.pipeline(transaction=False) as pipe:
+            for entry in entries:
+                pipe.hget(entry.key, "meta")
+            stored_metas = pipe.execute()
+        with client.pipeline(transaction=False) as pipe:
+            for entry, definition, stored in zip(entries, definitions, stored_metas, strict=True):
+                entry._adopt_meta(stored)
+                pipe.hset(entry.key, "definition", definition)
+                pipe.hsetnx(entry.key, "meta", dumps({"last_run_at": entry.last_run_at}))
+                pipe.zadd(ensure_conf(app).schedule_key, {entry.key: entry.score})
+            pipe.execute()
+
+    def _adopt_meta(self, stored: str | None) -> None:
+        if not stored:
+            return
+        try:
+            meta = self.decode_meta(stored)
+        except DecodeError as exc:
+            logger.warning("beat: %s has unreadable run state, kept as it is: %s", self.key, exc)
+            return
+        self.last_run_at = meta.get("last_run_at")
+        self.total_run_count = meta.get("total_run_count") or 0
+
+    def delete(self) -> None:
+        with get_redis(self.app).pipeline() as pipe:
+            pipe.zrem(self.app.redbeat_conf.schedule_key, self.key)
+            pipe.delete(self.key)
+            pipe.execute()
+
+    def queue_run_state(self, pipe: Any) -> None:
+        """Queue the writes of this entry's run state and score on a pipeline."""
+        pipe.hset(self.key, "meta", dumps(self.meta))
+        pipe.zadd(self.app.redbeat_conf.schedule_key, {self.key: self.score})
+
+    def _write_run_state(self) -> None:
+        with get_redis(self.app).pipeline() as pipe:
+            self.queue_run_state(pipe)
+            pipe.execute()
+
+    def reschedule(self, last_run_at: datetime | None = None) -> None:
+        """Count the next interval from ``last_run_at`` (default now); the run count is kept."""
+        self.last_run_at = last_run_at or self.default_now()
+        self._write_run_state()
+
+    def next_instance(self, last_run_at: datetime | None = None) -> RedBeatSchedulerEntry:
+        """The entry after one more run (not stored)."""
+        return self.__class__(
+            **self.definition,
+            last_run_at=last_run_at or self.default_now(),
+            total_run_count=self.total_run_count + 1,
+            app=self.app,
+        )
+
+    def _next_instance(
+        self, last_run_at: datetime | None = None, only_update_last_run_at: bool = False
+    ) -> RedBeatSchedulerEntry:
+        entry = self.next_instance(last_run_at)
+        if only_update_last_run_at:
+            entry.total_run_count = self.total_run_count
+        entry._write_run_state()
+        return entry
+
+    __next__ = next = _next_instance
+
+    # ---- reading -----------------------------------------------------------------------------
+
+    @classmethod
+    def from_key(cls, key: str, app: Celery | None = None) -> RedBeatSchedulerEntry:
+        definition, meta = get_redis(app).hmget(key, "definition", "meta")
+        return cls.from_stored(key, definition, meta, app=app)
+
+    @classmethod
+    def from_stored(
+        cls, key: str, definition: str | None, meta: str | None, app: Celery | None = None
+    ) -> RedBeatSchedulerEntry:
+        """Build an entry from its two hash fields; EntryNotFound or DecodeError names the key."""
+        if not definition:
+            raise EntryNotFound(key)
+        try:
+            fields = cls.decode_definition(definition)
+            run_state = cls.decode_meta(meta)
+            entry = cls(**fields, app=app)
+        except DecodeError as exc:
+            raise DecodeError(str(exc), key=key) from exc
+        except (TypeError, ValueError) as exc:
+            raise DecodeError(f"invalid definition: {exc}", key=key) from exc
+        entry.last_run_at = run_state.get("last_run_at")
+        entry.total_run_count = run_state.get("total_run_count") or 0
+        return entry
+
+    @staticmethod
+    def load_definition(
+        key: str, app: Celery | None = None, definition: str | None = None
+    ) -> dict[str, Any]:
+        if definition is None:
+            definition = get_redis(app).hget(key, "definition")
+        if not definition:
+            raise EntryNotFound(key)
+        return RedBeatSchedulerEntry.decode_definition(definition)
+
+    @staticmethod
+    def decode_definition(definition: str) -> dict[str, Any]:
+        fields = loads(definition)
+        if not isinstance(fields, dict):
+            raise DecodeError(f"definition must be a JSON object, not {type(fields).__name__}")
+        unknown = set(fields) - DEFINITION_FIELDS
+        if unknown:
+            raise DecodeError(f"unknown definition field(s): {', '.join(sorted(unknown))}")
+        if not isinstance(fields.get("schedule"), (BaseSchedule, int, float)):
+            raise DecodeError(f"schedule is not a schedule: {fields.get('schedule')!r}")
+        return fields
+
+    @staticmethod
+    def load_meta(key: str, app: Celery | None = None) -> dict[str, Any]:
+        return RedBeatSchedulerEntry.decode_meta(get_redis(app).hget(key, "meta"))
+
+    @staticmethod
+    def decode_meta(meta: str | None, app: Celery | None = None) -> dict[str, Any]:
+        if not meta:
+            return {"last_run_at": None}
+        decoded = loads(meta)
+        if not isinstance(decoded, dict):
+            raise DecodeError(f"meta must be a JSON object, not {type(decoded).__name__}")
+        return decoded
+
+    def __repr__(self) -> str:
+        state = "" if self.enabled else " disabled"
+        return f"<RedBeatSchedulerEntry: {self.name} {self.task} {self.schedule!r}{state}>"

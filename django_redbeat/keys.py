@@ -1,0 +1,47 @@
+"""Redis key names, built from the key prefix (the layout is in DESIGN.md, section 3)."""
+
+from __future__ import annotations
+
+from django_redbeat.exceptions import InvalidEntryName
+
+SCHEDULE_SUFFIX = ":schedule"
+STATICS_SUFFIX = ":statics"
+LOCK_SUFFIX = ":lock"
+
+#: Entry names may not start with this: the scheduler's own keys live there.
+RESERVED_NAME_START = ":"
+
+
+def validate_entry_name(name: str) -> str:
+    """Return ``name`` if it can name an entry, else raise :class:`InvalidEntryName`."""
+    if not isinstance(name, str) or not name:
+        raise InvalidEntryName(f"An entry name must be a non-empty string, not {name!r}.")
+    if name.startswith(RESERVED_NAME_START):
+        raise InvalidEntryName(
+            f"Entry name {name!r} starts with {RESERVED_NAME_START!r}, which is reserved for "
+            f"the scheduler's own keys ({SCHEDULE_SUFFIX}, {STATICS_SUFFIX}, {LOCK_SUFFIX})."
+        )
+    return name
+
+
+def entry_key(prefix: str, name: str) -> str:
+    return prefix + validate_entry_name(name)
+
+
+def entry_name(prefix: str, key: str) -> str:
+    return key[len(prefix) :] if key.startswith(prefix) else key
+
+
+def schedule_key(prefix: str) -> str:
+    return prefix + SCHEDULE_SUFFIX
+
+
+def statics_key(prefix: str) -> str:
+    return prefix + STATICS_SUFFIX
+
+
+def lock_key(prefix: str, name: str | None = None) -> str:
+    """The lock key: ``<prefix>:lock`` by default; a given name is put under the prefix."""
+    if name is None:
+        return prefix + LOCK_SUFFIX
+    return name if name.startswith(prefix) else prefix + name
