@@ -38,14 +38,9 @@ class RedBeatConfig:
         self.lock_key: str | None = (
             None if lock_key is None else keys.lock_key(self.key_prefix, _or_none(lock_key))
         )
-        self.lock_timeout: float = _positive_number(
-            "redbeat_lock_timeout", self.either_or("redbeat_lock_timeout", defaults.LOCK_TIMEOUT)
-        )
-        self.max_due_per_tick: int = int(
-            _positive_number(
-                "redbeat_max_due_per_tick",
-                self.either_or("redbeat_max_due_per_tick", defaults.MAX_DUE_PER_TICK),
-            )
+        self.lock_timeout: float = self._positive("redbeat_lock_timeout", defaults.LOCK_TIMEOUT)
+        self.max_due_per_tick = int(
+            self._positive("redbeat_max_due_per_tick", defaults.MAX_DUE_PER_TICK)
         )
 
     @property
@@ -70,6 +65,19 @@ class RedBeatConfig:
         # conf.get also finds CELERY_REDBEAT_* when the app reads Django settings by namespace
         value = self.app.conf.get(name, _MISSING)
         return self.app.conf.get(name.upper(), _MISSING) if value is _MISSING else value
+
+    def _positive(self, name: str, default: float) -> float:
+        """A positive number setting; None (as celery-redbeat allows) means the default."""
+        value = self.either_or(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = 0.0
+        if number <= 0:
+            raise ConfigurationError(f"{name} must be a positive number, not {value!r}.")
+        return number
 
     def _redis_url(self) -> str:
         url = self.either_or("redbeat_redis_url")
@@ -113,13 +121,3 @@ def ensure_conf(app: Celery | None = None) -> RedBeatConfig:
 
 def _or_none(value: Any) -> str | None:
     return None if value is _MISSING else value
-
-
-def _positive_number(name: str, value: Any) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = 0.0
-    if number <= 0:
-        raise ConfigurationError(f"{name} must be a positive number of seconds, not {value!r}.")
-    return number

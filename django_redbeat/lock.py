@@ -53,5 +53,5 @@ class BeatLock:
     def release(self) -> None:
         try:
             self._lock.release()
-        except redis.exceptions.LockNotOwnedError as exc:
+        except redis.exceptions.LockError as exc:  # not ours, or never taken
             raise LockNotOwned(f"{self.name} is not held by {self.token}", self.name) from exc

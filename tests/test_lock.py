@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+from django_redbeat.exceptions import LockNotOwned
+from django_redbeat.lock import BeatLock
+
+
+def test_one_holder_at_a_time(redis_client):
+    first = BeatLock(redis_client, "redbeat::lock", 30)
+    second = BeatLock(redis_client, "redbeat::lock", 30)
+
+    assert first.acquire()
+    assert not second.acquire()
+    assert first.owned() and not second.owned()
+
+
+def test_the_token_names_host_and_process(redis_client):
+    lock = BeatLock(redis_client, "redbeat::lock", 30)
+    lock.acquire()
+
+    host, pid, _ = redis_client.get("redbeat::lock").split(":")
+    assert (host, int(pid)) == (socket.gethostname(), os.getpid())
+
+
+def test_renewal_sets_the_ttl_back_to_the_full_timeout(redis_client):
+    lock = BeatLock(redis_client, "redbeat::lock", 30)
+    lock.acquire()
+    redis_client.pexpire("redbeat::lock", 1000)  # as if most of the TTL had passed
+
+    assert lock.renew()
+    assert 29_000 < redis_client.pttl("redbeat::lock") <= 30_000  # not 31 s: replaced, not added
+
+
+def test_acquiring_again_while_holding_renews(redis_client):
+    lock = BeatLock(redis_client, "redbeat::lock", 30)
+    lock.acquire()
+    redis_client.pexpire("redbeat::lock", 1000)
+
+    assert lock.acquire()
+    assert redis_client.pttl("redbeat::lock") > 29_000
+
+
+def test_a_lost_lock_cannot_be_renewed_and_can_be_taken_again(redis_client):
+    lock = BeatLock(redis_client, "redbeat::lock", 30)
+    lock.acquire()
+    redis_client.delete("redbeat::lock")  # expired while this holder was away
+    other = BeatLock(redis_client, "redbeat::lock", 30)
+    other.acquire()
+
+    assert not lock.renew()
+    assert not lock.owned()
+    other.release()
+    assert lock.acquire()
+
+
+def test_release_frees_the_lock_and_refuses_a_lock_not_held(redis_client):
+    lock = BeatLock(redis_client, "redbeat::lock", 30)
+    lock.acquire()
+
+    lock.release()
+
+    assert redis_client.exists("redbeat::lock") == 0
+    with pytest.raises(LockNotOwned) as caught:
+        lock.release()
+    assert caught.value.lock_name == "redbeat::lock"
