@@ -39,8 +39,20 @@ class RedBeatConfig:
             None if lock_key is None else keys.lock_key(self.key_prefix, _or_none(lock_key))
         )
         self.lock_timeout: float = self._positive("redbeat_lock_timeout", defaults.LOCK_TIMEOUT)
+        self.lock_renewal_interval = self._positive(
+            "redbeat_lock_renewal_interval", self.lock_timeout * defaults.LOCK_RENEWAL_FRACTION
+        )
+        if self.lock_renewal_interval >= self.lock_timeout:
+            raise ConfigurationError(
+                f"redbeat_lock_renewal_interval ({self.lock_renewal_interval:g} s) must be "
+                f"shorter than redbeat_lock_timeout ({self.lock_timeout:g} s), or the lock "
+                "expires between renewals. Renew every third of the timeout or more often."
+            )
         self.max_due_per_tick = int(
             self._positive("redbeat_max_due_per_tick", defaults.MAX_DUE_PER_TICK)
+        )
+        self.send_retry_window = self._positive(
+            "redbeat_send_retry_window", defaults.SEND_RETRY_WINDOW
         )
 
     @property

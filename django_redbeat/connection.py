@@ -18,6 +18,7 @@ from celery import Celery
 from celery.app import app_or_default
 from kombu.utils.url import maybe_sanitize_url
 
+from django_redbeat import defaults
 from django_redbeat.config import RedBeatConfig, ensure_conf
 
 logger = logging.getLogger("celery.beat")
@@ -130,14 +131,31 @@ def get_redis(app: Celery | None = None) -> Any:
     return client
 
 
-def connect(conf: RedBeatConfig) -> Any:
+def connect(conf: RedBeatConfig) -> RetryingConnection:
     options = dict(conf.redbeat_redis_options)
-    retry_period = options.get("retry_period")
     client = _raw_client(conf, options)
     logger.debug("beat: Redis client for %s", maybe_sanitize_url(conf.redis_url))
-    if retry_period is None:
-        return client
-    return RetryingConnection(float(retry_period), client)
+    return RetryingConnection(retry_period(conf), client)
+
+
+def retry_period(conf: RedBeatConfig) -> float:
+    """Seconds to retry a Redis call: ``retry_period``, at most half the lock timeout.
+
+    A holder stuck retrying longer than its lock lives would come back believing it still
+    holds a lock that a standby has taken.
+    """
+    cap = conf.lock_timeout * defaults.RETRY_FRACTION_OF_LOCK
+    configured = conf.redbeat_redis_options.get("retry_period")
+    if configured is None:
+        return cap
+    period = float(configured)
+    if conf.lock_key and (period < 0 or period > cap):
+        logger.warning(
+            "beat: retry_period %s s is longer than half the lock timeout; using %s s",
+            configured, cap,
+        )  # fmt: skip
+        return cap
+    return period
 
 
 def _client_options(conf: RedBeatConfig, options: dict[str, Any]) -> dict[str, Any]:

@@ -13,3 +13,16 @@ MAX_DUE_PER_TICK = 1000
 
 #: Seconds an entry that cannot be decoded waits before beat tries (and logs) it again.
 BROKEN_ENTRY_RETRY = 60
+
+#: Dotted path of the Celery app that sync, the admin and commands use; None: Celery's current app.
+CELERY_APP = None
+
+#: Seconds a slot whose send failed (broker down) is retried before it is counted as missed.
+SEND_RETRY_WINDOW = 300
+
+#: The lock is renewed every this fraction of its timeout, and standbys retry as often.
+LOCK_RENEWAL_FRACTION = 1 / 3
+
+#: Longest that beat's Redis retries may block, as a fraction of the lock timeout: a holder
+#: stuck retrying must not outlive its lock.
+RETRY_FRACTION_OF_LOCK = 0.5

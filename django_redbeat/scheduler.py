@@ -1,14 +1,16 @@
 """RedBeatScheduler: Celery beat over the entries in Redis.
 
 A tick reads only the due window: one round trip for the due keys and the next due time, one for
-the due entries' hashes, one to write back their run state. Its cost grows with the number of
-due entries (bounded per tick), not with the total.
+the due entries' hashes, one script call that claims their slots (see claims.py). Its cost grows
+with the number of due entries (bounded per tick), not with the total. While a lock is
+configured, only the holder claims and sends; the others stand by and retry.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from celery import Celery
@@ -18,21 +20,31 @@ from celery.utils.time import humanize_seconds
 from kombu.utils.url import maybe_sanitize_url
 
 from django_redbeat import defaults, keys
+from django_redbeat.claims import Claim, LockLost, SlotClaims
 from django_redbeat.config import ensure_conf
-from django_redbeat.connection import get_redis
-from django_redbeat.decoder import to_timestamp
+from django_redbeat.connection import RETRYABLE_ERRORS, get_redis
+from django_redbeat.decoder import dumps, from_timestamp, to_timestamp
 from django_redbeat.entry import RedBeatSchedulerEntry
-from django_redbeat.exceptions import DecodeError, EntryNotFound
-from django_redbeat.lock import BeatLock
+from django_redbeat.exceptions import DecodeError, EntryNotFound, LockNotOwned
+from django_redbeat.lock import BeatLock, LockKeeper
 
 logger = logging.getLogger("celery.beat")
+
+#: The header that carries the scheduled time (ISO 8601, UTC) of the slot a task was sent for.
+SCHEDULED_AT_HEADER = "redbeat_scheduled_at"
+
+
+@dataclass
+class Due:
+    entry: RedBeatSchedulerEntry
+    slot: int  # the score read: the scheduled time, UNIX seconds
 
 
 @dataclass
 class DueWindow:
     """What one tick read: the due entries, whether more were left, the next due time."""
 
-    entries: list[RedBeatSchedulerEntry] = field(default_factory=list)
+    due: list[Due] = field(default_factory=list)
     truncated: bool = False
     next_score: float | None = None
 
@@ -40,7 +52,7 @@ class DueWindow:
 class RedBeatScheduler(Scheduler):
     Entry = RedBeatSchedulerEntry
 
-    #: The BeatLock while this process holds it (or tries to); None without a lock.
+    #: The BeatLock this beat holds or tries to take; None without a lock.
     lock: BeatLock | None = None
 
     def __init__(
@@ -53,21 +65,33 @@ class RedBeatScheduler(Scheduler):
         conf = ensure_conf(app)
         self.lock_key = keys.lock_key(conf.key_prefix, lock_key) if lock_key else conf.lock_key
         self.lock_timeout = float(lock_timeout or conf.lock_timeout)
+        self.lock_renewal_interval = (
+            conf.lock_renewal_interval
+            if lock_timeout is None
+            else self.lock_timeout * defaults.LOCK_RENEWAL_FRACTION
+        )
         self.max_due_per_tick = conf.max_due_per_tick
+        self.send_retry_window = conf.send_retry_window
+        self.keeper: LockKeeper | None = None
+        self._held = False
         self._statics_pending = False
         super().__init__(app, **kwargs)
+
+    @cached_property
+    def claims(self) -> SlotClaims:
+        conf = self.app.redbeat_conf
+        return SlotClaims(get_redis(self.app), conf.schedule_key, self.lock_key)
 
     # ---- statics (beat_schedule) -------------------------------------------------------------
 
     def setup_schedule(self) -> None:
         """Install ``beat_schedule``: now if no lock is used, else once the lock is held."""
         self._statics_pending = True
-        if not self.lock_key or self._holds_lock():
+        if not self.lock_key or self._held:
             self.install_statics()
 
     def install_statics(self) -> None:
-        conf = self.app.redbeat_conf
-        schedule = dict(conf.schedule or {})
+        schedule = dict(self.app.redbeat_conf.schedule or {})
         self.install_default_entries(schedule)
         self._prune_statics(set(schedule))
         self.update_from_dict(schedule)
@@ -104,50 +128,64 @@ class RedBeatScheduler(Scheduler):
 
     def tick(self, *args: Any, **kwargs: Any) -> float:
         """Send what is due; return the seconds to sleep before the next tick."""
-        if self.lock_key and not self._keep_lock():
+        try:
+            return self._tick()
+        except RETRYABLE_ERRORS as exc:
+            logger.error("beat: Redis unavailable (%s); trying again shortly", exc)
+            return self._standby_interval()
+
+    def _tick(self) -> float:
+        if self.lock_key and not self._ensure_lock():
             return self._standby_interval()
         if self._statics_pending:
             self.install_statics()
+        self._keep_alive(self.lock_timeout)
         window = self._read_due_window()
-        rewrite = [self._dispatch(entry) for entry in window.entries]
-        self._write_run_state([entry for entry in rewrite if entry is not None])
-        return self._sleep_after(window)
+        try:
+            sleep = self._run(window)
+        except LockLost:
+            self._lose_lock("another beat holds it now")
+            return self._standby_interval()
+        self._keep_alive(sleep + self.lock_timeout)
+        return sleep
 
     @property
     def schedule(self) -> dict[str, RedBeatSchedulerEntry]:
         """The due window: the entries due now (at most ``max_due_per_tick``), by name."""
-        return {entry.name: entry for entry in self._read_due_window().entries}
+        return {due.entry.name: due.entry for due in self._read_due_window().due}
 
     def _read_due_window(self) -> DueWindow:
         conf = self.app.redbeat_conf
         now = to_timestamp(self.app.now())
-        client = get_redis(self.app)
-        with client.pipeline(transaction=False) as pipe:
-            pipe.zrangebyscore(conf.schedule_key, 0, now, start=0, num=self.max_due_per_tick + 1)
+        limit = self.max_due_per_tick
+        with get_redis(self.app).pipeline(transaction=False) as pipe:
+            pipe.zrangebyscore(conf.schedule_key, 0, now, 0, limit + 1, withscores=True)
             pipe.zrangebyscore(conf.schedule_key, f"({now}", "+inf", 0, 1, withscores=True)
-            due_keys, upcoming = pipe.execute()
-        window = DueWindow(truncated=len(due_keys) > self.max_due_per_tick)
+            due, upcoming = pipe.execute()
+        window = DueWindow(truncated=len(due) > limit)
         window.next_score = upcoming[0][1] if upcoming else None
-        window.entries = self._load(due_keys[: self.max_due_per_tick])
+        window.due = self._load(dict(due[:limit]))
         return window
 
-    def _load(self, due_keys: list[str]) -> list[RedBeatSchedulerEntry]:
+    def _load(self, slots: dict[str, float]) -> list[Due]:
         """Read the due entries in one round trip; skip (and keep) those that cannot be read."""
-        if not due_keys:
+        if not slots:
             return []
         with get_redis(self.app).pipeline(transaction=False) as pipe:
-            for key in due_keys:
+            for key in slots:
                 pipe.hmget(key, "definition", "meta")
             stored = pipe.execute()
-        entries = []
-        for key, (definition, meta) in zip(due_keys, stored, strict=True):
+        loaded = []
+        for (key, slot), (definition, meta) in zip(slots.items(), stored, strict=True):
             try:
-                entries.append(self.Entry.from_stored(key, definition, meta, app=self.app))
+                entry = self.Entry.from_stored(key, definition, meta, app=self.app)
             except EntryNotFound:
                 self._drop_dangling(key)
             except DecodeError as exc:
                 self._set_aside(key, exc)
-        return entries
+            else:
+                loaded.append(Due(entry, int(slot)))
+        return loaded
 
     def _drop_dangling(self, key: str) -> None:
         logger.error("beat: %s is in the schedule but has no definition; removing it", key)
@@ -163,65 +201,118 @@ class RedBeatScheduler(Scheduler):
         )  # fmt: skip
         get_redis(self.app).zadd(self.app.redbeat_conf.schedule_key, {key: retry_at})
 
-    def _dispatch(self, entry: RedBeatSchedulerEntry) -> RedBeatSchedulerEntry | None:
-        """Send the entry if due; return the entry whose run state must be written."""
-        is_due, _next = entry.is_due()
-        if not is_due:
-            return entry  # read early (score rounded down) or stale: store its right score
+    def _run(self, window: DueWindow) -> float:
+        """Claim and send the due entries; put back those read early; return the sleep."""
+        due, waiting = [], []
+        for item in window.due:
+            is_due, next_in = item.entry.is_due()
+            if is_due:
+                due.append(self._claim_for(item))
+            else:
+                waiting.append((item, next_in))
+        won = self.claims.claim(due, self.lock.token if self.lock_key and self.lock else None)
+        failed = [claim for claim in won if not self._send(claim)]
+        retried = self._retry_or_miss(failed)
+        self._rescore([item for item, _ in waiting])
+        return self._sleep_after(window, won, [next_in for _, next_in in waiting], retried)
+
+    def _claim_for(self, item: Due) -> Claim:
+        after = item.entry.next_instance()
+        return Claim(item.entry, item.slot, after, dumps(item.entry.meta), dumps(after.meta))
+
+    def _send(self, claim: Claim) -> bool:
+        entry = claim.entry
+        headers = {**entry.options.get("headers", {})}
+        headers[SCHEDULED_AT_HEADER] = from_timestamp(claim.slot).isoformat()
+        entry.options = {**entry.options, "headers": headers}
         logger.info("Scheduler: Sending due task %s (%s)", entry.name, entry.task)
         try:
-            result = self.apply_async(entry, producer=self.producer, advance=False)
+            self.apply_async(entry, producer=self.producer, advance=False)
         except Exception as exc:
             logger.error("beat: Sending %s failed: %s", entry.name, exc, exc_info=True)
-        else:
-            logger.debug("beat: %s sent, id %s", entry.task, getattr(result, "id", None))
-        return entry.next_instance()
+            return False
+        return True
 
-    def _write_run_state(self, entries: list[RedBeatSchedulerEntry]) -> None:
-        if not entries:
-            return
-        with get_redis(self.app).pipeline(transaction=False) as pipe:
-            for entry in entries:
-                entry.queue_run_state(pipe)
-            pipe.execute()
+    def _retry_or_miss(self, failed: list[Claim]) -> bool:
+        """Give failed slots back for the next tick, until they are too old: then missed."""
+        now = to_timestamp(self.app.now())
+        retry = [claim for claim in failed if now - claim.slot < self.send_retry_window]
+        missed = [claim for claim in failed if claim not in retry]
+        self.claims.undo(retry)
+        for claim in missed:
+            logger.error(
+                "beat: %s missed its run at %s: sending failed for %d s",
+                claim.entry.name, from_timestamp(claim.slot).isoformat(), now - claim.slot,
+            )  # fmt: skip
+        self.claims.count_missed(missed)
+        return bool(retry)
 
-    def _sleep_after(self, window: DueWindow) -> float:
+    def _rescore(self, items: list[Due]) -> None:
+        """Entries read before their time (score rounded down, or stale): store the right one."""
+        wrong = [item.entry for item in items if item.entry.score != item.slot]
+        if wrong:
+            schedule_key = self.app.redbeat_conf.schedule_key
+            get_redis(self.app).zadd(schedule_key, {entry.key: entry.score for entry in wrong})
+
+    def _sleep_after(
+        self, window: DueWindow, won: list[Claim], waiting: list[float | None], retried: bool
+    ) -> float:
         if window.truncated:
             return 0  # more entries are due now
-        sleep = float(self.max_interval)
+        now = self.app.now().timestamp()
+        candidates = [float(self.max_interval)] + [n for n in waiting if n is not None]
         if window.next_score is not None:
-            sleep = min(sleep, max(window.next_score - self.app.now().timestamp(), 0))
-        if window.entries:
-            sleep = min(sleep, 1.0)  # what was just rescheduled may be due again soon
-        if self.lock_key:
-            sleep = min(sleep, self._renew_interval())
-        return sleep
+            candidates.append(window.next_score - now)
+        candidates += [claim.after.score - now for claim in won if claim.after.score >= 0]
+        if retried:
+            candidates.append(1.0)
+        return max(0.0, min(candidates))
 
     # ---- the lock ----------------------------------------------------------------------------
 
-    def _renew_interval(self) -> float:
-        return self.lock_timeout / 3
-
     def _standby_interval(self) -> float:
-        return self.lock_timeout / 3
+        return self.lock_renewal_interval
 
-    def _holds_lock(self) -> bool:
-        return self.lock is not None and self.lock.owned()
-
-    def _keep_lock(self) -> bool:
-        """Renew the lock if held, else try to take it; True while this beat may send."""
+    def _ensure_lock(self) -> bool:
+        """True while this beat holds the lock, taking it if it is free."""
+        if self._held:
+            if self.keeper is not None and self.keeper.lost.is_set():
+                self._lose_lock("its renewal failed")
+                return False
+            return True
         if self.lock is None:
             self.lock = BeatLock(get_redis(self.app), self.lock_key, self.lock_timeout)
-        held = self.lock.acquire()
-        if not held:
+        if not self.lock.acquire():
             logger.debug("beat: Lock %s is held by another beat; standing by", self.lock_key)
-        return held
+            return False
+        logger.info("beat: Acquired lock %s as %s", self.lock_key, self.lock.token)
+        self._held = True
+        self._statics_pending = True  # Redis may have lost them while another beat ran
+        self.keeper = LockKeeper(self.lock, self.lock_renewal_interval).start()
+        return True
+
+    def _lose_lock(self, reason: str) -> None:
+        logger.warning("beat: Lost lock %s (%s); standing by", self.lock_key, reason)
+        self._held = False
+        if self.keeper is not None:
+            self.keeper.stop()
+            self.keeper = None
+
+    def _keep_alive(self, seconds: float) -> None:
+        if self.keeper is not None:
+            self.keeper.keep_alive(seconds)
 
     def close(self) -> None:
-        if self.lock is not None and self.lock.owned():
+        if self.keeper is not None:
+            self.keeper.stop()
+            self.keeper = None
+        if self._held and self.lock is not None:
             logger.info("beat: Releasing lock %s", self.lock_key)
-            self.lock.release()
-        self.lock = None
+            try:
+                self.lock.release()
+            except (LockNotOwned, *RETRYABLE_ERRORS) as exc:
+                logger.warning("beat: Could not release lock %s: %s", self.lock_key, exc)
+        self._held = False
         super().close()
 
     @property
@@ -241,11 +332,16 @@ def acquire_distributed_beat_lock(sender: Any = None, **kwargs: Any) -> None:
     if not isinstance(scheduler, RedBeatScheduler) or not scheduler.lock_key:
         return
     logger.info("beat: Acquiring lock %s...", scheduler.lock_key)
-    lock = BeatLock(get_redis(scheduler.app), scheduler.lock_key, scheduler.lock_timeout)
-    scheduler.lock = lock
-    while not lock.acquire():
+    while not _try_lock(scheduler):
         if sender._is_shutdown.wait(scheduler._standby_interval()):
             return
-    logger.info("beat: Acquired lock %s", scheduler.lock_key)
     if scheduler._statics_pending:
         scheduler.install_statics()
+
+
+def _try_lock(scheduler: RedBeatScheduler) -> bool:
+    try:
+        return scheduler._ensure_lock()
+    except RETRYABLE_ERRORS as exc:
+        logger.error("beat: Redis unavailable (%s) while taking the lock", exc)
+        return False

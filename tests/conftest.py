@@ -108,7 +108,7 @@ class RoundTripCounter:
 
     def __getattr__(self, item: str) -> Any:
         attribute = getattr(self.client, item)
-        if not callable(attribute) or item == "pipeline":
+        if not callable(attribute) or item in ("pipeline", "register_script"):
             return attribute
 
         def counted(*args: Any, **kwargs: Any) -> Any:
@@ -127,6 +127,15 @@ class RoundTripCounter:
 
         pipe.execute = counted_execute
         return pipe
+
+    def register_script(self, script: str) -> Any:
+        registered = self.client.register_script(script)  # sends nothing yet
+
+        def counted_call(keys: Any = (), args: Any = ()) -> Any:
+            self.round_trips += 1
+            return registered(keys=keys, args=args)
+
+        return counted_call
 
 
 @pytest.fixture

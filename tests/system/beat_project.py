@@ -13,6 +13,8 @@ app = Celery("beat_project")
 app.conf.update(
     broker_url=os.environ["BEAT_PROJECT_BROKER_URL"],
     redbeat_redis_url=os.environ["BEAT_PROJECT_REDIS_URL"],
+    redbeat_lock_timeout=float(os.environ.get("BEAT_PROJECT_LOCK_TIMEOUT", "30")),
+    beat_max_loop_interval=1,
     beat_schedule={
         "say-hello": {"task": "beat_project.say", "schedule": 1.0, "args": ["hello"]},
     },
