@@ -5,7 +5,8 @@ Values that JSON has no type for are objects with a ``__type__`` key. The common
 celery-redbeat 2.4 writes it, so either can read what the other wrote. What it cannot express is
 written only when used, as types of our own it never meets in plain entries: ``zoned`` (a crontab
 or rrule in its own IANA time zone), ``solar`` and ``oneoff``; a weekday with an ``n`` (``+1MO``)
-carries ``n``.
+carries ``n`` and a datetime in the repeated hour of a DST change carries ``fold`` (both are
+keyword arguments of the constructors celery-redbeat passes the fields to, so it reads them too).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from django_redbeat.schedules import crontab, get_zone, oneoff, rrule, zone_name
 __all__ = ["RedBeatJSONDecoder", "RedBeatJSONEncoder", "from_timestamp", "to_timestamp"]
 
 CRONTAB_FIELDS = ("minute", "hour", "day_of_week", "day_of_month", "month_of_year")
+RRULE_FIELDS = frozenset(("freq", "dtstart", "dtstart_tz", "until", "until_tz"))
 RRULE_LIST_FIELDS = (
     "interval", "wkst", "count", "bysetpos", "bymonth", "bymonthday", "byyearday", "byeaster",
     "byweekno", "byweekday", "byhour", "byminute", "bysecond",
@@ -57,7 +59,10 @@ def _encode_datetime(dt: datetime) -> dict[str, Any]:
         # an IANA name when there is one (no DST drift), else the offset in seconds
         zone = zone_name(dt.tzinfo) or dt.utcoffset().total_seconds()  # type: ignore[union-attr]
     fields = ("year", "month", "day", "hour", "minute", "second", "microsecond")
-    return {"__type__": "datetime", **{f: getattr(dt, f) for f in fields}, "timezone": zone}
+    encoded = {"__type__": "datetime", **{f: getattr(dt, f) for f in fields}, "timezone": zone}
+    if dt.fold:
+        encoded["fold"] = 1  # the second 01:30 of a night when clocks go back
+    return encoded
 
 
 def _encode_interval(value: schedule) -> dict[str, Any]:
@@ -66,7 +71,11 @@ def _encode_interval(value: schedule) -> dict[str, Any]:
 
 
 def _encode_crontab(value: Any) -> dict[str, Any]:
-    plain = {"__type__": "crontab", **{f: getattr(value, "_orig_" + f) for f in CRONTAB_FIELDS}}
+    plain: dict[str, Any] = {"__type__": "crontab"}
+    for field in CRONTAB_FIELDS:
+        given = getattr(value, "_orig_" + field)
+        # Celery takes sets ({0, 30}); JSON has lists, which both crontabs read the same way
+        plain[field] = sorted(given) if isinstance(given, (set, frozenset)) else given
     return _zoned(getattr(value, "timezone", None), plain)
 
 
@@ -81,12 +90,13 @@ def _encode_rrule(value: rrule) -> dict[str, Any]:
     return _zoned(value.timezone, plain)
 
 
-def _encode_weekday(value: weekday) -> dict[str, Any] | int:
-    # celery-redbeat 2.4 cannot build a weekday from its own object, but rrule takes plain
-    # ints: write those, and an object only when n (the "first Monday" part) needs it
-    if value.n is None:
-        return value.weekday
-    return {"__type__": "weekday", "wkday": value.weekday, "n": value.n}
+def _encode_weekday(value: weekday) -> dict[str, Any]:
+    # celery-redbeat drops n (+1MO becomes every Monday); its decoder calls weekday(**fields),
+    # whose arguments are (wkday, n), so it reads n back when it is there
+    encoded: dict[str, Any] = {"__type__": "weekday", "wkday": value.weekday}
+    if value.n is not None:
+        encoded["n"] = value.n
+    return encoded
 
 
 def _encode_solar(value: solar) -> dict[str, Any]:
@@ -135,7 +145,46 @@ def _decode_datetime(d: dict[str, Any]) -> datetime:
     return datetime(tzinfo=tz, **d)
 
 
+def _check_fields(d: dict[str, Any], allowed: Any) -> None:
+    # celery-redbeat passes every field to the constructor: an extra one (or "app", "nowfun",
+    # "timezone", which the constructors take) must not slip through as an argument
+    extra = sorted(set(d) - set(allowed))
+    if extra:
+        raise ValueError(f"unexpected field(s) {', '.join(map(repr, extra))}")
+
+
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a number, not {value!r}")
+    return value
+
+
+def _decode_interval(d: dict[str, Any]) -> schedule:
+    if not isinstance(d["relative"], bool):
+        raise ValueError(f"relative must be true or false, not {d['relative']!r}")
+    return schedule(run_every=_number(d["every"], "every"), relative=d["relative"])
+
+
+def _decode_crontab(d: dict[str, Any]) -> crontab:
+    _check_fields(d, CRONTAB_FIELDS)
+    return crontab(**d)
+
+
+def _decode_weekday(d: dict[str, Any]) -> weekday:
+    _check_fields(d, ("wkday", "n"))
+    day, n = d["wkday"], d.get("n")
+    if type(day) is not int or not 0 <= day <= 6:
+        raise ValueError(f"wkday must be 0 (Monday) to 6, not {day!r}")
+    if n is not None and type(n) is not int:
+        raise ValueError(f"n must be an integer, not {n!r}")
+    return weekday(day, n)
+
+
 def _decode_rrule(d: dict[str, Any]) -> rrule:
+    _check_fields(d, RRULE_FIELDS.union(RRULE_LIST_FIELDS))
+    if d.get("dtstart") is None:
+        # without it the rule would start again at every load
+        raise ValueError("dtstart is missing")
     for field in ("dtstart", "until"):
         minutes = d.pop(field + "_tz", 0)
         if d.get(field) is not None:
@@ -144,20 +193,22 @@ def _decode_rrule(d: dict[str, Any]) -> rrule:
 
 
 def _decode_zoned(d: dict[str, Any]) -> Any:
-    inner = d["schedule"]
+    inner, zone = d["schedule"], d["timezone"]
     if not isinstance(inner, (crontab, rrule)):
         raise ValueError(f"a zoned schedule must hold a crontab or an rrule, not {inner!r}")
-    return inner.with_timezone(d["timezone"])
+    if not isinstance(zone, str):
+        raise ValueError(f"timezone must be an IANA name, not {zone!r}")
+    return inner.with_timezone(zone)
 
 
 DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "datetime": _decode_datetime,
-    "interval": lambda d: schedule(run_every=d["every"], relative=d["relative"]),
-    "crontab": lambda d: crontab(**d),
-    "weekday": lambda d: weekday(d.pop("wkday"), **d),
+    "interval": _decode_interval,
+    "crontab": _decode_crontab,
+    "weekday": _decode_weekday,
     "rrule": _decode_rrule,
     "zoned": _decode_zoned,
-    "solar": lambda d: solar(d["event"], d["lat"], d["lon"]),
+    "solar": lambda d: solar(d["event"], _number(d["lat"], "lat"), _number(d["lon"], "lon")),
     "oneoff": lambda d: oneoff(d["run_at"]),
 }
 
@@ -172,14 +223,16 @@ class RedBeatJSONDecoder(json.JSONDecoder):
         if "__type__" not in d:
             return d
         kind = d.pop("__type__")
-        decode = DECODERS.get(kind)
+        decode = DECODERS.get(kind) if isinstance(kind, str) else None
         if decode is None:
             raise DecodeError(f"unknown __type__ {kind!r}")
         try:
             return decode(d)
         except DecodeError:
             raise
-        except (TypeError, ValueError, KeyError, OverflowError) as exc:
+        except KeyError as exc:
+            raise DecodeError(f"invalid {kind}: field {exc} is missing") from exc
+        except (TypeError, ValueError, OverflowError) as exc:
             raise DecodeError(f"invalid {kind}: {exc}") from exc
 
     def decode(self, s: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
@@ -187,7 +240,7 @@ class RedBeatJSONDecoder(json.JSONDecoder):
             return super().decode(s, *args, **kwargs)
         except DecodeError:
             raise
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
             raise DecodeError(f"not JSON: {exc}") from exc
 
 
@@ -196,4 +249,7 @@ def dumps(value: Any) -> str:
 
 
 def loads(text: str | bytes) -> Any:
-    return json.loads(text, cls=RedBeatJSONDecoder)
+    try:
+        return json.loads(text, cls=RedBeatJSONDecoder)
+    except UnicodeDecodeError as exc:  # bytes that are not UTF-8, before the decoder runs
+        raise DecodeError(f"not JSON: {exc}") from exc

@@ -6,13 +6,14 @@ Celery's ``schedule`` (interval) and ``solar`` are used as they are. Time zones 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from celery import schedules as celery_schedules
 from celery.schedules import BaseSchedule, schedstate
 from dateutil import rrule as dateutil
+from dateutil.rrule import weekday
 
 __all__ = ["crontab", "oneoff", "rrule", "zone_name"]
 
@@ -27,11 +28,11 @@ def get_zone(name: str | tzinfo | None) -> ZoneInfo | None:
     """The ZoneInfo for an IANA name (or a ZoneInfo); None for None."""
     if name is None or isinstance(name, ZoneInfo):
         return name
-    if isinstance(name, tzinfo):
-        name = zone_name(name)
+    key = zone_name(name) if isinstance(name, tzinfo) else name
     try:
-        return ZoneInfo(str(name))
+        return ZoneInfo(str(key))
     except (ZoneInfoNotFoundError, ValueError) as exc:
+        # a fixed offset has no name: it would freeze the offset (DST drift)
         raise ValueError(f"{name!r} is not an IANA time zone name") from exc
 
 
@@ -40,12 +41,23 @@ def zone_name(tz: tzinfo | None) -> str | None:
     return getattr(tz, "key", None) or getattr(tz, "zone", None)
 
 
-def _next_second(dt: datetime) -> datetime:
+def _next_second(dt: datetime, strictly: bool = False) -> datetime:
     # dateutil drops microseconds from dtstart; rounding up keeps the first occurrence after
-    # the moment the rule was made, so a new entry does not skip it
-    if not dt.microsecond:
+    # the moment the rule was made, so a new entry does not skip it. ``strictly`` (the default
+    # dtstart, "now") also moves a whole second on: rrule.after(last_run_at=now) is exclusive.
+    if not dt.microsecond and not strictly:
         return dt
-    return dt.replace(microsecond=0) + timedelta(seconds=1)
+    whole = dt.astimezone(timezone.utc).replace(microsecond=0) + timedelta(seconds=1)
+    return whole.astimezone(dt.tzinfo)
+
+
+def _normal(value: Any) -> Any:
+    """A by* value as compared: JSON gives lists for tuples, and MO for weekday 0 is 0."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_normal(item) for item in value)
+    if isinstance(value, weekday) and value.n is None:
+        return value.weekday
+    return value
 
 
 def _next_state(schedule: BaseSchedule, last_run_at: datetime) -> schedstate:
@@ -104,11 +116,17 @@ class crontab(celery_schedules.crontab):
         )  # fmt: skip
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, crontab) and self.timezone != other.timezone:
+        # Celery's own crontab (no timezone attribute) is equal only to a crontab without one
+        if self.timezone != getattr(other, "timezone", None):
             return False
         return super().__eq__(other)
 
     __hash__ = celery_schedules.crontab.__hash__
+
+    def __reduce__(self) -> Any:
+        # Celery's __reduce__ rebuilds from the five fields: copies would lose the zone
+        cls, fields, kwargs = super().__reduce__()
+        return cls, (*fields, self.timezone), kwargs
 
     def __repr__(self) -> str:
         zone = f" {self.timezone}" if self.timezone else ""
@@ -151,9 +169,12 @@ class rrule(BaseSchedule):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self._zone = get_zone(timezone) or get_zone(zone_name(getattr(dtstart, "tzinfo", None)))
+        self._zone = get_zone(timezone or zone_name(getattr(dtstart, "tzinfo", None)))
         self.freq = self._freq(freq)
-        self.dtstart = _next_second(self._aware(dtstart or self.now()))
+        if dtstart is None:
+            self.dtstart = _next_second(self._aware(self.maybe_make_aware(self.now())), True)
+        else:
+            self.dtstart = _next_second(self._aware(dtstart))
         self.until = self._aware(until) if until else None
         self.interval, self.wkst, self.count = interval, wkst, count
         self.bysetpos, self.bymonth, self.bymonthday = bysetpos, bymonth, bymonthday
@@ -164,11 +185,12 @@ class rrule(BaseSchedule):
 
     @classmethod
     def _freq(cls, freq: int | str) -> int:
-        if isinstance(freq, str):
-            if freq.upper() not in cls.FREQ_MAP:
-                raise ValueError(f"freq must be one of {', '.join(cls.FREQ_MAP)}, not {freq!r}")
+        if isinstance(freq, str) and freq.upper() in cls.FREQ_MAP:
             return cls.FREQ_MAP[freq.upper()]
-        return freq
+        # dateutil takes any int here and fails only when it computes an occurrence
+        if type(freq) is int and freq in cls.FREQ_MAP.values():
+            return freq
+        raise ValueError(f"freq must be one of {', '.join(cls.FREQ_MAP)} or 0-6, not {freq!r}")
 
     def _aware(self, dt: datetime) -> datetime:
         if self._zone is None:
@@ -199,7 +221,8 @@ class rrule(BaseSchedule):
         if not isinstance(other, rrule):
             return NotImplemented
         return self.timezone == other.timezone and all(
-            getattr(self, field) == getattr(other, field) for field in RULE_FIELDS
+            _normal(getattr(self, field)) == _normal(getattr(other, field))
+            for field in RULE_FIELDS
         )
 
     def __hash__(self) -> int:
@@ -218,6 +241,8 @@ class oneoff(BaseSchedule):
 
     def __init__(self, run_at: datetime, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        if not isinstance(run_at, datetime):
+            raise TypeError(f"run_at must be a datetime, not {run_at!r}")
         self.run_at = self.maybe_make_aware(run_at)
 
     def remaining_estimate(self, last_run_at: datetime) -> timedelta | None:
