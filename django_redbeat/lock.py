@@ -38,7 +38,13 @@ class BeatLock:
         # the lock runs its own scripts on the plain client; retries come from the wrapper
         raw = getattr(client, "wrapped_connection", client)
         self._retry: Callable[..., Any] = getattr(client, "call_with_retry", _call)
+        self._client = client
         self._lock = Lock(raw, name, timeout=timeout, thread_local=False)
+
+    @property
+    def handover_key(self) -> str:
+        """A list a releasing holder pushes to, waking one standby at once."""
+        return self.name + ":handover"
 
     def acquire(self) -> bool:
         """Take the lock if it is free (or already ours); never waits."""
@@ -57,10 +63,19 @@ class BeatLock:
         return bool(self._retry(self._lock.owned))
 
     def release(self) -> None:
+        """Free the lock and wake a standby waiting in :meth:`wait_for_release`."""
         try:
             self._retry(self._lock.release)
         except redis.exceptions.LockError as exc:  # not ours, or never taken
             raise LockNotOwned(f"{self.name} is not held by {self.token}", self.name) from exc
+        with self._client.pipeline() as pipe:
+            pipe.rpush(self.handover_key, self.token)
+            pipe.expire(self.handover_key, max(1, int(self.timeout)))  # no standby: it lapses
+            pipe.execute()
+
+    def wait_for_release(self, timeout: float) -> bool:
+        """Block until a holder releases the lock (True) or ``timeout`` seconds pass."""
+        return self._client.blpop([self.handover_key], timeout=timeout) is not None
 
 
 def _call(do: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -333,10 +333,22 @@ def acquire_distributed_beat_lock(sender: Any = None, **kwargs: Any) -> None:
         return
     logger.info("beat: Acquiring lock %s...", scheduler.lock_key)
     while not _try_lock(scheduler):
-        if sender._is_shutdown.wait(scheduler._standby_interval()):
+        _wait_for_release(scheduler, sender._is_shutdown)
+        if sender._is_shutdown.is_set():
             return
     if scheduler._statics_pending:
         scheduler.install_statics()
+
+
+def _wait_for_release(scheduler: RedBeatScheduler, shutdown: Any) -> None:
+    """Stand by until the holder releases the lock (a clean shutdown) or a retry is due."""
+    try:
+        if scheduler.lock is not None:
+            scheduler.lock.wait_for_release(scheduler._standby_interval())
+            return
+    except RETRYABLE_ERRORS as exc:
+        logger.error("beat: Redis unavailable (%s) while standing by", exc)
+    shutdown.wait(scheduler._standby_interval())
 
 
 def _try_lock(scheduler: RedBeatScheduler) -> bool:

@@ -67,3 +67,21 @@ def test_release_frees_the_lock_and_refuses_a_lock_not_held(redis_client):
     with pytest.raises(LockNotOwned) as caught:
         lock.release()
     assert caught.value.lock_name == "redbeat::lock"
+
+
+def test_release_wakes_a_standby_at_once(redis_client):
+    holder = BeatLock(redis_client, "redbeat::lock", 30)
+    standby = BeatLock(redis_client, "redbeat::lock", 30)
+    holder.acquire()
+
+    holder.release()
+
+    assert standby.wait_for_release(timeout=5)  # returns on the handover, not the timeout
+    assert standby.acquire()
+
+
+def test_waiting_for_a_release_times_out_while_the_holder_stays(redis_client):
+    holder = BeatLock(redis_client, "redbeat::lock", 30)
+    holder.acquire()
+
+    assert not BeatLock(redis_client, "redbeat::lock", 30).wait_for_release(timeout=0.1)
