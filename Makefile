@@ -5,10 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: test lint format clean
+.PHONY: test lint checkmigrations format clean
 
-test: lint
+test: lint checkmigrations
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+checkmigrations: $(INSTALLED)
+	PYTHONPATH=. $(BIN)/python -m django makemigrations --check --dry-run --settings=tests.settings
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

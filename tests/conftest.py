@@ -12,6 +12,7 @@ import pytest
 import redis
 from celery import Celery
 
+from tests.django_fixtures import counting_redis, django_celery_app, own_redis  # noqa: F401
 from tests.redis_server import RedisServer
 
 

@@ -1,0 +1,157 @@
+"""System checks for the REDBEAT_* settings: shape only, no network I/O (they run on every
+``manage.py`` call). A Redis URL is shown with its password masked.
+
+IDs are never reused: E001-E010, W001.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable
+from typing import Any
+
+from django.core import checks
+from kombu.utils.url import maybe_sanitize_url
+
+from django_redbeat.conf import conf
+
+URL_SCHEMES = ("redis://", "rediss://", "unix://", "redis-sentinel://", "redis-cluster://")
+
+
+def register() -> None:
+    checks.register(check_settings)
+
+
+def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
+    found: list[checks.CheckMessage] = []
+    for check in CHECKS:
+        found.extend(check())
+    return found
+
+
+def _error(setting: str, message: str, number: int, hint: str | None = None) -> list[Any]:
+    return [checks.Error(f"{setting} {message}", hint=hint, id=f"django_redbeat.E{number:03d}")]
+
+
+def _is_positive(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and value > 0
+
+
+def check_redis_url() -> list[checks.CheckMessage]:
+    url = conf.REDBEAT_REDIS_URL
+    if url is None or (isinstance(url, str) and url.startswith(URL_SCHEMES)):
+        return []
+    shown = maybe_sanitize_url(url) if isinstance(url, str) else type(url).__name__
+    return _error(
+        "REDBEAT_REDIS_URL", f"must be a Redis URL, not {shown!r}.", 1,
+        hint=f"Use one of the schemes {', '.join(URL_SCHEMES)}, e.g. redis://localhost:6379/0.",
+    )  # fmt: skip
+
+
+def check_key_prefix() -> list[checks.CheckMessage]:
+    prefix = conf.REDBEAT_KEY_PREFIX
+    if isinstance(prefix, str) and prefix:
+        return []
+    return _error("REDBEAT_KEY_PREFIX", f"must be a non-empty string, not {prefix!r}.", 2)
+
+
+def check_lock_key() -> list[checks.CheckMessage]:
+    lock_key = conf.REDBEAT_LOCK_KEY
+    if lock_key is None or (isinstance(lock_key, str) and lock_key):
+        return []
+    return _error(
+        "REDBEAT_LOCK_KEY", f"must be a non-empty string or None, not {lock_key!r}.", 3,
+        hint="Leave it unset for <prefix>:lock; set it to None to run beat without a lock.",
+    )  # fmt: skip
+
+
+def check_lock_timeout() -> list[checks.CheckMessage]:
+    timeout = conf.REDBEAT_LOCK_TIMEOUT
+    if _is_positive(timeout):
+        return []
+    return _error("REDBEAT_LOCK_TIMEOUT", f"must be a positive number, not {timeout!r}.", 4)
+
+
+def check_redis_options() -> list[checks.CheckMessage]:
+    options = conf.REDBEAT_REDIS_OPTIONS
+    if options is None:
+        return []
+    if not isinstance(options, dict):
+        return _error("REDBEAT_REDIS_OPTIONS", f"must be a dict, not {type(options).__name__}.", 5)
+    period = options.get("retry_period")
+    if period is None or (isinstance(period, numbers.Real) and not isinstance(period, bool)):
+        return []
+    return _error(
+        "REDBEAT_REDIS_OPTIONS", f"['retry_period'] must be a number, not {period!r}.", 5,
+        hint="Seconds to keep retrying a lost connection; a negative number retries forever.",
+    )  # fmt: skip
+
+
+def check_use_ssl() -> list[checks.CheckMessage]:
+    use_ssl = conf.REDBEAT_REDIS_USE_SSL
+    if use_ssl is None or isinstance(use_ssl, (bool, dict)):
+        return []
+    return _error(
+        "REDBEAT_REDIS_USE_SSL", f"must be True, False or a dict, not {type(use_ssl).__name__}.",
+        6, hint="A dict is passed to the client as ssl_* options, e.g. {'ssl_ca_certs': path}.",
+    )  # fmt: skip
+
+
+def check_lock_renewal_interval() -> list[checks.CheckMessage]:
+    interval, timeout = conf.REDBEAT_LOCK_RENEWAL_INTERVAL, conf.REDBEAT_LOCK_TIMEOUT
+    if interval is None or (_is_positive(interval) and not _is_positive(timeout)):
+        return []
+    if _is_positive(interval) and interval < timeout:
+        return []
+    return _error(
+        "REDBEAT_LOCK_RENEWAL_INTERVAL",
+        f"must be a positive number below REDBEAT_LOCK_TIMEOUT ({timeout!r}), not {interval!r}.",
+        9, hint="Renew the lock every third of its timeout or more often; None does that.",
+    )  # fmt: skip
+
+
+def check_send_retry_window() -> list[checks.CheckMessage]:
+    window = conf.REDBEAT_SEND_RETRY_WINDOW
+    if _is_positive(window):
+        return []
+    return _error("REDBEAT_SEND_RETRY_WINDOW", f"must be a positive number, not {window!r}.", 10)
+
+
+def check_max_due_per_tick() -> list[checks.CheckMessage]:
+    value = conf.REDBEAT_MAX_DUE_PER_TICK
+    if _is_positive(value) and int(value) == value:
+        return []
+    return _error("REDBEAT_MAX_DUE_PER_TICK", f"must be a positive integer, not {value!r}.", 7)
+
+
+def check_celery_app() -> list[checks.CheckMessage]:
+    path = conf.REDBEAT_CELERY_APP
+    if path is None or (isinstance(path, str) and path):
+        return []
+    return _error(
+        "REDBEAT_CELERY_APP", f"must be a dotted path or None, not {path!r}.", 8,
+        hint="e.g. 'proj.celery.app'; leave it unset to use Celery's current app.",
+    )  # fmt: skip
+
+
+def check_cluster_prefix() -> list[checks.CheckMessage]:
+    url, options = conf.REDBEAT_REDIS_URL, conf.REDBEAT_REDIS_OPTIONS
+    cluster = (isinstance(url, str) and url.startswith("redis-cluster://")) or (
+        isinstance(options, dict) and options.get("cluster")
+    )
+    prefix = conf.REDBEAT_KEY_PREFIX
+    if not cluster or not isinstance(prefix, str) or ("{" in prefix and "}" in prefix):
+        return []
+    message = (
+        "REDBEAT_KEY_PREFIX has no hash tag, but Redis Cluster is used: an entry's keys and "
+        "the schedule would land in different slots."
+    )
+    hint = "Put the prefix in braces, e.g. REDBEAT_KEY_PREFIX = '{redbeat}:'."
+    return [checks.Warning(message, hint=hint, id="django_redbeat.W001")]
+
+
+CHECKS: list[Callable[[], list[checks.CheckMessage]]] = [
+    check_redis_url, check_key_prefix, check_lock_key, check_lock_timeout, check_redis_options,
+    check_lock_renewal_interval, check_send_retry_window, check_use_ssl,
+    check_max_due_per_tick, check_celery_app, check_cluster_prefix,
+]  # fmt: skip

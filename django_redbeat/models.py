@@ -1,0 +1,193 @@
+"""PeriodicTask: one row per task, its schedule included.
+
+A task owns its schedule fields (no shared schedule rows): editing or deleting one task never
+changes another, and task and schedule are edited in one form. ``kind`` says which schedule
+fields apply; :mod:`django_redbeat.model_schedules` maps them to and from Celery schedules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery.schedules import solar
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from django_redbeat import keys, model_schedules
+from django_redbeat.exceptions import InvalidEntryName
+
+
+def validate_name(name: str) -> None:
+    try:
+        keys.validate_entry_name(name)
+    except InvalidEntryName as exc:
+        raise ValidationError(str(exc)) from None
+
+
+class ScheduleKind(models.TextChoices):
+    INTERVAL = "interval", _("Interval")
+    CRONTAB = "crontab", _("Crontab")
+    RRULE = "rrule", _("Recurrence rule (RFC 5545)")
+    SOLAR = "solar", _("Solar event")
+    ONEOFF = "oneoff", _("One-off, at a fixed time")
+
+
+class Period(models.TextChoices):
+    DAYS = "days", _("Days")
+    HOURS = "hours", _("Hours")
+    MINUTES = "minutes", _("Minutes")
+    SECONDS = "seconds", _("Seconds")
+
+
+#: Celery's solar events (a set), in a stable order so migrations do not churn.
+SOLAR_EVENTS = [(name, name.replace("_", " ").capitalize()) for name in sorted(solar._all_events)]
+
+
+class PeriodicTaskQuerySet(models.QuerySet):
+    """``update()``, ``bulk_create()`` and ``bulk_update()`` send no signals: these sync
+    the rows they touch into Redis themselves, after the transaction commits."""
+
+    def update(self, **kwargs: Any) -> int:
+        before = dict(self.values_list("pk", "name"))
+        count = super().update(**kwargs)
+        after = self.model.objects.filter(pk__in=before).values_list("name", flat=True)
+        _sync_after_commit({*before.values(), *after}, self.db)
+        return count
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        created = super().bulk_create(objs, *args, **kwargs)
+        _sync_after_commit({task.name for task in created}, self.db)
+        return created
+
+    def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:
+        objs = list(objs)
+        before = dict(self.filter(pk__in=[task.pk for task in objs]).values_list("pk", "name"))
+        count = super().bulk_update(objs, fields, *args, **kwargs)
+        _sync_after_commit({*before.values(), *(task.name for task in objs)}, self.db)
+        return count or 0
+
+
+def _sync_after_commit(names: set[str], using: str) -> None:
+    from django_redbeat import sync  # sync imports this module
+
+    sync.sync_after_commit(names, using=using)
+
+
+class PeriodicTask(models.Model):
+    name = models.CharField(
+        _("name"), max_length=200, unique=True, validators=[validate_name],
+        help_text=_("Unique; it names the entry in Redis."),
+    )  # fmt: skip
+    task = models.CharField(_("task"), max_length=200, help_text=_("The Celery task's name."))
+    args = models.JSONField(_("positional arguments"), default=list, blank=True)
+    kwargs = models.JSONField(_("keyword arguments"), default=dict, blank=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    description = models.TextField(_("description"), blank=True)
+
+    queue = models.CharField(_("queue"), max_length=200, blank=True)
+    exchange = models.CharField(_("exchange"), max_length=200, blank=True)
+    routing_key = models.CharField(_("routing key"), max_length=200, blank=True)
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), null=True, blank=True, validators=[MaxValueValidator(255)]
+    )
+    headers = models.JSONField(_("message headers"), default=dict, blank=True)
+    expires = models.DateTimeField(
+        _("expires at"), null=True, blank=True,
+        help_text=_("A sent task that has not started by then is discarded."),
+    )  # fmt: skip
+    expire_seconds = models.PositiveIntegerField(
+        _("expires after (seconds)"), null=True, blank=True,
+        help_text=_("Discard a sent task not started within this many seconds."),
+    )  # fmt: skip
+    one_off = models.BooleanField(
+        _("run once"), default=False,
+        help_text=_("Run at the first due time only (rrule and one-off schedules)."),
+    )  # fmt: skip
+    start_time = models.DateTimeField(
+        _("start time"), null=True, blank=True,
+        help_text=_("The rrule's DTSTART; when blank, the time it was created."),
+    )  # fmt: skip
+
+    kind = models.CharField(_("schedule kind"), max_length=10, choices=ScheduleKind.choices)
+    every = models.PositiveIntegerField(_("every"), null=True, blank=True)
+    period = models.CharField(_("period"), max_length=10, choices=Period.choices, blank=True)
+    minute = models.CharField(_("minute"), max_length=240, default="*")
+    hour = models.CharField(_("hour"), max_length=96, default="*")
+    day_of_week = models.CharField(_("day of week"), max_length=64, default="*")
+    day_of_month = models.CharField(_("day of month"), max_length=124, default="*")
+    month_of_year = models.CharField(_("month of year"), max_length=64, default="*")
+    rrule = models.TextField(
+        _("recurrence rule"), blank=True, help_text=_("e.g. FREQ=WEEKLY;BYDAY=MO,FR;BYHOUR=9")
+    )
+    timezone = models.CharField(
+        _("time zone"), max_length=64, blank=True,
+        help_text=_("IANA name, for crontab and rrule; blank: Celery's zone."),
+    )  # fmt: skip
+    solar_event = models.CharField(
+        _("solar event"), max_length=24, choices=SOLAR_EVENTS, blank=True
+    )
+    latitude = models.FloatField(
+        _("latitude"), null=True, blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+    )  # fmt: skip
+    longitude = models.FloatField(
+        _("longitude"), null=True, blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )  # fmt: skip
+    run_at = models.DateTimeField(_("run at"), null=True, blank=True)
+
+    date_changed = models.DateTimeField(_("last changed"), auto_now=True)
+
+    objects = PeriodicTaskQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("periodic task")
+        verbose_name_plural = _("periodic tasks")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        model_schedules.fill_defaults(self)
+        super().save(*args, **kwargs)
+
+    @property
+    def schedule(self) -> Any:
+        """The Celery schedule this row describes (ValueError if its fields are invalid)."""
+        return model_schedules.to_schedule(self)
+
+    @classmethod
+    def from_schedule(cls, schedule: Any) -> dict[str, Any]:
+        """The field values (``kind`` and its fields) that describe a Celery schedule."""
+        return model_schedules.to_fields(schedule)
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The options a sent task gets (``apply_async`` keyword arguments); unset ones omitted."""
+        options = {
+            "queue": self.queue, "exchange": self.exchange, "routing_key": self.routing_key,
+            "priority": self.priority, "headers": self.headers,
+            "expires": self.expires or self.expire_seconds,
+        }  # fmt: skip
+        return {name: value for name, value in options.items() if value not in (None, "", {})}
+
+    def clean(self) -> None:
+        model_schedules.clear_other_kinds(self)
+        errors = {**self._option_errors(), **model_schedules.errors(self)}
+        if errors:
+            raise ValidationError(errors)
+
+    def _option_errors(self) -> dict[str, str]:
+        errors = {}
+        if not isinstance(self.args, list):
+            errors["args"] = _("Positional arguments must be a JSON list, e.g. [1, 2].")
+        if not isinstance(self.kwargs, dict):
+            errors["kwargs"] = _('Keyword arguments must be a JSON object, e.g. {"x": 1}.')
+        if not isinstance(self.headers, dict):
+            errors["headers"] = _('Headers must be a JSON object, e.g. {"tenant": "a"}.')
+        if self.expires and self.expire_seconds:
+            errors["expire_seconds"] = _("Set either an expiry time or seconds, not both.")
+        return errors

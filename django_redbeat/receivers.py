@@ -1,0 +1,54 @@
+"""Signal receivers: each saved or deleted PeriodicTask reaches Redis after its commit, and a
+starting beat rebuilds what Redis lost.
+
+They only name what changed; :func:`sync.sync_names` reads the committed rows when the
+transaction commits, so a rolled-back save never reaches Redis and a rename removes the old name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery.signals import beat_init
+from django.db.models.signals import post_delete, post_save, pre_save
+
+from django_redbeat import sync
+from django_redbeat.models import PeriodicTask
+from django_redbeat.scheduler import RedBeatScheduler
+
+#: Where pre_save leaves a task's name as the database had it, for post_save to see a rename.
+PREVIOUS_NAME = "_redbeat_previous_name"
+
+
+def remember_name(sender: type[PeriodicTask], instance: PeriodicTask, **kwargs: Any) -> None:
+    previous = None
+    if instance.pk is not None and not kwargs.get("raw"):
+        manager = sender._default_manager.using(kwargs.get("using"))
+        previous = manager.filter(pk=instance.pk).values_list("name", flat=True).first()
+    setattr(instance, PREVIOUS_NAME, previous)
+
+
+def task_saved(sender: type[PeriodicTask], instance: PeriodicTask, **kwargs: Any) -> None:
+    names = {instance.name, getattr(instance, PREVIOUS_NAME, None)} - {None}
+    sync.sync_after_commit(names, using=kwargs.get("using"))
+
+
+def task_deleted(sender: type[PeriodicTask], instance: PeriodicTask, **kwargs: Any) -> None:
+    sync.sync_after_commit({instance.name}, using=kwargs.get("using"))
+
+
+def rebuild_on_beat_start(sender: Any = None, **kwargs: Any) -> None:
+    """A starting RedBeat beat writes every task again: Redis may have lost its data (a flush,
+    an eviction, a new server) while the database kept it. Run state still in Redis is kept."""
+    scheduler = getattr(sender, "scheduler", None)
+    if isinstance(scheduler, RedBeatScheduler):
+        sync.rebuild(scheduler.app)
+
+
+def connect() -> None:
+    uid = "django_redbeat.{}"
+    pre_save.connect(remember_name, sender=PeriodicTask, dispatch_uid=uid.format("pre_save"))
+    post_save.connect(task_saved, sender=PeriodicTask, dispatch_uid=uid.format("post_save"))
+    post_delete.connect(task_deleted, sender=PeriodicTask, dispatch_uid=uid.format("delete"))
+    # beat_init's sender is the beat service instance, which no sender= can name in advance
+    beat_init.connect(rebuild_on_beat_start, dispatch_uid=uid.format("beat_init"))

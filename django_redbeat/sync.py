@@ -1,0 +1,221 @@
+"""PeriodicTask rows -> entries in Redis: the only bridge between the models and beat.
+
+Entries are written through :class:`RedBeatSchedulerEntry`, so the wire format is the engine's,
+and each one the database owns is marked with a hash field (``MANAGED_FIELD``) beside
+``definition`` and ``meta``. The mark lives and dies with the entry (no second key to drift), and
+celery-redbeat ignores it. A write that fails (Redis down) leaves the database as it is: it is
+logged, reported to whoever collects failures (the admin), and repaired by ``redbeat_sync``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
+
+from celery import Celery
+from django.db import transaction
+from redis.exceptions import RedisError
+
+from django_redbeat import keys
+from django_redbeat.conf import conf
+from django_redbeat.config import ensure_conf
+from django_redbeat.connection import get_redis
+from django_redbeat.decoder import from_timestamp
+from django_redbeat.entry import NEVER, RedBeatSchedulerEntry
+from django_redbeat.exceptions import DecodeError, RedBeatError
+from django_redbeat.models import PeriodicTask
+
+logger = logging.getLogger(__name__)
+
+#: The hash field that marks an entry as the database's, and its value.
+MANAGED_FIELD = "managed_by"
+MANAGED_BY = "django_redbeat"
+
+#: Errors that leave a task unsynced (logged and reported) instead of failing the save.
+SYNC_ERRORS = (RedisError, RedBeatError)
+
+
+@dataclass(frozen=True)
+class SyncFailure:
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RunState:
+    """What Redis says about an entry's runs (``in_redis`` False: no entry)."""
+
+    in_redis: bool
+    next_run_at: datetime | None = None
+    last_run_at: datetime | None = None
+    total_run_count: int = 0
+
+
+_collector: ContextVar[list[SyncFailure] | None] = ContextVar("redbeat_failures", default=None)
+
+
+@contextmanager
+def collect_failures() -> Iterator[list[SyncFailure]]:
+    """Gather the sync failures of the block, including after-commit ones, to show a user."""
+    found: list[SyncFailure] = []
+    token = _collector.set(found)
+    try:
+        yield found
+    finally:
+        _collector.reset(token)
+
+
+def celery_app(app: Celery | None = None) -> Celery:
+    return app or conf.celery_app()
+
+
+def entry_for(task: PeriodicTask, app: Celery) -> RedBeatSchedulerEntry:
+    """The entry a task describes (not stored; ValueError if its schedule is invalid)."""
+    return RedBeatSchedulerEntry(
+        name=task.name, task=task.task, schedule=task.schedule, args=task.args,
+        kwargs=task.kwargs, enabled=task.enabled, options=task.options, app=app,
+    )  # fmt: skip
+
+
+def sync_after_commit(names: Iterable[str], using: str | None = None) -> None:
+    """Sync these names once the current transaction commits (at once outside one)."""
+    names = set(names)
+    transaction.on_commit(lambda: sync_names(names), using=using)
+
+
+def sync_names(names: Iterable[str], app: Celery | None = None) -> list[SyncFailure]:
+    """Make Redis match the database for these names: write the tasks that exist, remove the
+    database's entries of names no row has any more (a rename, a delete)."""
+    names = set(names)
+    tasks = list(PeriodicTask.objects.filter(name__in=names))
+    gone = names - {task.name for task in tasks}
+    return sync_tasks(tasks, app) + remove_names(gone, app)
+
+
+def sync_tasks(tasks: Iterable[PeriodicTask], app: Celery | None = None) -> list[SyncFailure]:
+    """Write these tasks' entries; the run state already in Redis is kept."""
+    app = celery_app(app)
+    entries, failures = _entries(tasks, app)
+    failures += _guarded([entry.name for entry in entries], lambda: save_entries(entries, app))
+    return _report(failures)
+
+
+def rebuild(app: Celery | None = None) -> list[SyncFailure]:
+    """Write every task's entry (what a flushed Redis lost comes back; run state is kept)."""
+    return sync_tasks(PeriodicTask.objects.all(), app)
+
+
+def reset_run_state(tasks: Iterable[PeriodicTask], app: Celery | None = None) -> list[SyncFailure]:
+    """Write these tasks' entries with the run state of new ones (count 0, timed from now)."""
+    app = celery_app(app)
+    entries, failures = _entries(tasks, app)
+
+    def write() -> None:
+        save_entries(entries, app)
+        with get_redis(app).pipeline(transaction=False) as pipe:
+            for entry in entries:
+                # a new entry's run state: never counted, timed from now
+                RedBeatSchedulerEntry(**entry.definition, app=app).queue_run_state(pipe)
+            pipe.execute()
+
+    failures += _guarded([entry.name for entry in entries], write)
+    return _report(failures)
+
+
+def remove_names(names: Iterable[str], app: Celery | None = None) -> list[SyncFailure]:
+    """Delete the entries of these names that the database owns (statics are left alone)."""
+    names = sorted(names)
+    if not names:
+        return []
+    app = celery_app(app)
+    return _report(_guarded(names, lambda: delete_managed(names, app)))
+
+
+def save_entries(entries: list[RedBeatSchedulerEntry], app: Celery) -> None:
+    if not entries:
+        return
+    RedBeatSchedulerEntry.save_many(entries, app=app)
+    with get_redis(app).pipeline(transaction=False) as pipe:
+        for entry in entries:
+            pipe.hset(entry.key, MANAGED_FIELD, MANAGED_BY)
+        pipe.execute()
+
+
+def delete_managed(names: list[str], app: Celery) -> None:
+    config = ensure_conf(app)
+    entry_keys = [keys.entry_key(config.key_prefix, name) for name in names]
+    client = get_redis(app)
+    with client.pipeline(transaction=False) as pipe:
+        for key in entry_keys:
+            pipe.hget(key, MANAGED_FIELD)
+        marks = pipe.execute()
+    with client.pipeline(transaction=False) as pipe:
+        for key, mark in zip(entry_keys, marks, strict=True):
+            if mark == MANAGED_BY:
+                pipe.zrem(config.schedule_key, key)
+                pipe.delete(key)
+        pipe.execute()
+
+
+def read_run_states(names: list[str], app: Celery | None = None) -> dict[str, RunState]:
+    """The run state of each named entry, read in one round trip (RedisError if down)."""
+    app = celery_app(app)
+    config = ensure_conf(app)
+    entry_keys = [keys.entry_key(config.key_prefix, name) for name in names]
+    with get_redis(app).pipeline(transaction=False) as pipe:
+        for key in entry_keys:
+            pipe.hget(key, "meta")
+            pipe.zscore(config.schedule_key, key)
+        replies = pipe.execute()
+    pairs = zip(replies[::2], replies[1::2], strict=True)
+    return {
+        name: _run_state(meta, score) for name, (meta, score) in zip(names, pairs, strict=True)
+    }
+
+
+def _run_state(meta: str | None, score: float | None) -> RunState:
+    if meta is None and score is None:
+        return RunState(in_redis=False)
+    try:
+        run = RedBeatSchedulerEntry.decode_meta(meta)
+    except DecodeError:
+        run = {}
+    due = None if score is None or score == NEVER else from_timestamp(score)
+    return RunState(True, due, run.get("last_run_at"), run.get("total_run_count") or 0)
+
+
+def _entries(
+    tasks: Iterable[PeriodicTask], app: Celery
+) -> tuple[list[RedBeatSchedulerEntry], list[SyncFailure]]:
+    entries, failures = [], []
+    for task in tasks:
+        try:
+            entries.append(entry_for(task, app))
+        except (ValueError, TypeError) as exc:  # a row saved without validation
+            failures.append(SyncFailure(task.name, f"invalid schedule: {exc}"))
+    return entries, failures
+
+
+def _guarded(names: list[str], write: Callable[[], None]) -> list[SyncFailure]:
+    try:
+        write()
+    except SYNC_ERRORS as exc:
+        return [SyncFailure(name, f"{type(exc).__name__}: {exc}") for name in names]
+    return []
+
+
+def _report(failures: list[SyncFailure]) -> list[SyncFailure]:
+    collected = _collector.get()
+    for failure in failures:
+        logger.error(
+            "Redis is out of step with the database for periodic task %r (%s); "
+            "`manage.py redbeat_sync --repair` will fix it.",
+            failure.name, failure.reason,
+        )  # fmt: skip
+        if collected is not None:
+            collected.append(failure)
+    return failures

@@ -1,0 +1,83 @@
+"""Fixtures for the Django side: the Celery app sync and the admin use, a Redis client that
+counts round trips, and a Redis server of the test's own that it may stop."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from celery import Celery
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from tests.redis_server import RedisServer
+
+#: The Celery app of the running test: tests.settings.REDBEAT_CELERY_APP names it.
+current_app: Celery | None = None
+
+
+@pytest.fixture
+def django_celery_app(celery_app: Celery) -> Iterator[Celery]:
+    global current_app
+    current_app = celery_app
+    yield celery_app
+    current_app = None
+
+
+class CountingClient:
+    """Delegates to a Redis client; counts round trips (one per command or pipeline)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.round_trips = 0
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self.client, name)
+        if not callable(attribute):
+            return attribute
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.round_trips += 1
+            return attribute(*args, **kwargs)
+
+        return counted
+
+    def pipeline(self, *args: Any, **kwargs: Any) -> Any:
+        pipe = self.client.pipeline(*args, **kwargs)
+        execute = pipe.execute
+
+        def counted_execute(*a: Any, **kw: Any) -> Any:
+            self.round_trips += 1
+            return execute(*a, **kw)
+
+        pipe.execute = counted_execute
+        return pipe
+
+
+@pytest.fixture
+def counting_redis(django_celery_app: Celery) -> CountingClient:
+    """Installs a counting client as the app's Redis client (``app.redbeat_redis``)."""
+    from django_redbeat.connection import get_redis
+
+    counting = CountingClient(get_redis(django_celery_app))
+    django_celery_app.redbeat_redis = counting
+    return counting
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path, django_celery_app: Celery) -> Iterator[RedisServer]:
+    """A redis-server for this test alone, which it may stop and start; the app uses it.
+
+    The client fails at once when the server is away (beat's client would retry for seconds).
+    """
+    server = RedisServer(tmp_path / "own-redis")
+    server.start()
+    django_celery_app.conf.redbeat_redis_url = server.url
+    django_celery_app.conf.redbeat_redis_options = {
+        "retry": Retry(NoBackoff(), 0),
+        "retry_period": 0,
+    }
+    yield server
+    server.stop()
