@@ -9,14 +9,18 @@ from __future__ import annotations
 import functools
 import logging
 import ssl
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import redis
 from celery import Celery
 from celery.app import app_or_default
 from kombu.utils.url import maybe_sanitize_url
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from django_redbeat import defaults
 from django_redbeat.config import RedBeatConfig, ensure_conf
@@ -62,6 +66,19 @@ class RetryingConnection:
         self.retry_period = retry_period
         self.backoff = backoff or ExponentialBackoff()
         self._clock, self._sleep = clock, sleep
+        self._budget = threading.local()
+
+    @contextmanager
+    def retry_budget(self, seconds: float) -> Iterator[None]:
+        """Retry for at most ``seconds`` in this block, in this thread only."""
+        previous = getattr(self._budget, "period", None)
+        self._budget.period = (
+            min(seconds, self.retry_period) if self.retry_period >= 0 else seconds
+        )
+        try:
+            yield
+        finally:
+            self._budget.period = previous
 
     def __getattr__(self, item: str) -> Any:
         attribute = getattr(self.wrapped_connection, item)
@@ -70,7 +87,9 @@ class RetryingConnection:
         return functools.partial(self.call_with_retry, attribute)
 
     def call_with_retry(self, do: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        deadline = self._clock() + self.retry_period
+        period = getattr(self._budget, "period", None)
+        period = self.retry_period if period is None else period
+        deadline = self._clock() + period
         failures = 0
         while True:
             try:
@@ -78,7 +97,7 @@ class RetryingConnection:
             except RETRYABLE_ERRORS as exc:
                 delay = self.backoff.compute(failures)
                 failures += 1
-                if self.retry_period >= 0 and self._clock() + delay > deadline:
+                if period >= 0 and self._clock() + delay > deadline:
                     raise
                 logger.warning("beat: Redis unavailable (%s); retrying in %.2f s", exc, delay)
                 self._sleep(delay)
@@ -119,6 +138,18 @@ class RetryingPipeline:
             return self._pipeline.execute(raise_on_error=raise_on_error)
 
         return self._retrying.call_with_retry(replay)
+
+
+@contextmanager
+def brief_retries(app: Celery, seconds: float = defaults.REQUEST_RETRY_PERIOD) -> Iterator[None]:
+    """Redis calls in this block give up after ``seconds``: an admin save must not hang for
+    half the lock timeout while Redis is down (the change reaches Redis at the next sync)."""
+    client = get_redis(app)
+    if not isinstance(client, RetryingConnection):
+        yield
+        return
+    with client.retry_budget(seconds):
+        yield
 
 
 def get_redis(app: Celery | None = None) -> Any:
@@ -177,6 +208,12 @@ def _raw_client(conf: RedBeatConfig, options: dict[str, Any]) -> Any:
         return _sentinel_master(options, client_options)
     if url.startswith("rediss"):
         client_options = {**_ssl_options(conf), **client_options}
+    # RetryingConnection retries with its own budget; redis-py's retries would multiply it
+    client_options = {
+        "retry": Retry(NoBackoff(), 0),
+        "socket_connect_timeout": 5,
+        **client_options,
+    }
     return redis.Redis.from_url(url, **client_options)
 
 

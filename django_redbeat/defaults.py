@@ -26,3 +26,6 @@ LOCK_RENEWAL_FRACTION = 1 / 3
 #: Longest that beat's Redis retries may block, as a fraction of the lock timeout: a holder
 #: stuck retrying must not outlive its lock.
 RETRY_FRACTION_OF_LOCK = 0.5
+
+#: Seconds a Redis call made for a web request (an admin save, a sync) is retried.
+REQUEST_RETRY_PERIOD = 1.0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import MINYEAR, datetime, timedelta
+from datetime import MINYEAR, datetime, timedelta, timezone
 from typing import Any
 
 from celery import Celery
@@ -80,7 +80,9 @@ class RedBeatSchedulerEntry(ScheduleEntry):
         """When it is next due: never before now; None when disabled or finished."""
         if not self.enabled:
             return None
-        now = self.default_now()
+        # in UTC: adding a timedelta to a zoned datetime moves its wall clock, and so lands an
+        # hour off when a DST change falls in between
+        now = self.default_now().astimezone(timezone.utc)
         if self.last_run_at is None and not isinstance(self.schedule, oneoff):
             return now  # never run: due now, as in celery-redbeat
         remaining = self.schedule.remaining_estimate(self.last_run_at)
@@ -126,8 +128,16 @@ class RedBeatSchedulerEntry(ScheduleEntry):
         return self
 
     @classmethod
-    def save_many(cls, entries: Iterable[RedBeatSchedulerEntry], app: Celery) -> None:
-        """Save entries in two round trips: read their stored run state, then write."""
+    def save_many(
+        cls,
+        entries: Iterable[RedBeatSchedulerEntry],
+        app: Celery,
+        extra_fields: dict[str, str] | None = None,
+    ) -> None:
+        """Save entries in two round trips: read their stored run state, then write.
+
+        ``extra_fields`` are written into each hash too (fields celery-redbeat never reads).
+        """
         entries = list(entries)
         client = get_redis(app)
         definitions = [dumps(entry.definition) for entry in entries]  # fails before any write
@@ -138,7 +148,7 @@ class RedBeatSchedulerEntry(ScheduleEntry):
         with client.pipeline(transaction=False) as pipe:
             for entry, definition, stored in zip(entries, definitions, stored_metas, strict=True):
                 entry._adopt_meta(stored)
-                pipe.hset(entry.key, "definition", definition)
+                pipe.hset(entry.key, mapping={"definition": definition, **(extra_fields or {})})
                 pipe.hsetnx(entry.key, "meta", dumps({"last_run_at": entry.last_run_at}))
                 pipe.zadd(ensure_conf(app).schedule_key, {entry.key: entry.score})
             pipe.execute()

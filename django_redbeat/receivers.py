@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery.signals import beat_init
 from django.db.models.signals import post_delete, post_save, pre_save
 
 from django_redbeat import sync
 from django_redbeat.models import PeriodicTask
 from django_redbeat.scheduler import RedBeatScheduler
+from django_redbeat.signals import schedule_installed
 
 #: Where pre_save leaves a task's name as the database had it, for post_save to see a rename.
 PREVIOUS_NAME = "_redbeat_previous_name"
@@ -37,12 +37,10 @@ def task_deleted(sender: type[PeriodicTask], instance: PeriodicTask, **kwargs: A
     sync.sync_after_commit({instance.name}, using=kwargs.get("using"))
 
 
-def rebuild_on_beat_start(sender: Any = None, **kwargs: Any) -> None:
-    """A starting RedBeat beat writes every task again: Redis may have lost its data (a flush,
+def rebuild_on_schedule_installed(sender: RedBeatScheduler, **kwargs: Any) -> None:
+    """Beat, holding the lock, writes every task again: Redis may have lost its data (a flush,
     an eviction, a new server) while the database kept it. Run state still in Redis is kept."""
-    scheduler = getattr(sender, "scheduler", None)
-    if isinstance(scheduler, RedBeatScheduler):
-        sync.rebuild(scheduler.app)
+    sync.rebuild(sender.app)
 
 
 def connect() -> None:
@@ -50,5 +48,5 @@ def connect() -> None:
     pre_save.connect(remember_name, sender=PeriodicTask, dispatch_uid=uid.format("pre_save"))
     post_save.connect(task_saved, sender=PeriodicTask, dispatch_uid=uid.format("post_save"))
     post_delete.connect(task_deleted, sender=PeriodicTask, dispatch_uid=uid.format("delete"))
-    # beat_init's sender is the beat service instance, which no sender= can name in advance
-    beat_init.connect(rebuild_on_beat_start, dispatch_uid=uid.format("beat_init"))
+    # sent by any RedBeatScheduler (or subclass), so no sender= narrows it
+    schedule_installed.connect(rebuild_on_schedule_installed, dispatch_uid=uid.format("beat"))

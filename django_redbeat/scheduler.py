@@ -27,6 +27,7 @@ from django_redbeat.decoder import dumps, from_timestamp, to_timestamp
 from django_redbeat.entry import RedBeatSchedulerEntry
 from django_redbeat.exceptions import DecodeError, EntryNotFound, LockNotOwned
 from django_redbeat.lock import BeatLock, LockKeeper
+from django_redbeat.signals import schedule_installed
 
 logger = logging.getLogger("celery.beat")
 
@@ -96,6 +97,7 @@ class RedBeatScheduler(Scheduler):
         self._prune_statics(set(schedule))
         self.update_from_dict(schedule)
         self._statics_pending = False
+        schedule_installed.send(sender=self)
 
     def _prune_statics(self, current: set[str]) -> None:
         """Delete the entries that came from beat_schedule and are no longer in it."""

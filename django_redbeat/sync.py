@@ -23,7 +23,7 @@ from redis.exceptions import RedisError
 from django_redbeat import keys
 from django_redbeat.conf import conf
 from django_redbeat.config import ensure_conf
-from django_redbeat.connection import get_redis
+from django_redbeat.connection import brief_retries, get_redis
 from django_redbeat.decoder import from_timestamp
 from django_redbeat.entry import NEVER, RedBeatSchedulerEntry
 from django_redbeat.exceptions import DecodeError, RedBeatError
@@ -100,7 +100,9 @@ def sync_tasks(tasks: Iterable[PeriodicTask], app: Celery | None = None) -> list
     """Write these tasks' entries; the run state already in Redis is kept."""
     app = celery_app(app)
     entries, failures = _entries(tasks, app)
-    failures += _guarded([entry.name for entry in entries], lambda: save_entries(entries, app))
+    failures += _guarded(
+        [entry.name for entry in entries], lambda: save_entries(entries, app), app
+    )
     return _report(failures)
 
 
@@ -122,7 +124,7 @@ def reset_run_state(tasks: Iterable[PeriodicTask], app: Celery | None = None) ->
                 RedBeatSchedulerEntry(**entry.definition, app=app).queue_run_state(pipe)
             pipe.execute()
 
-    failures += _guarded([entry.name for entry in entries], write)
+    failures += _guarded([entry.name for entry in entries], write, app)
     return _report(failures)
 
 
@@ -132,17 +134,13 @@ def remove_names(names: Iterable[str], app: Celery | None = None) -> list[SyncFa
     if not names:
         return []
     app = celery_app(app)
-    return _report(_guarded(names, lambda: delete_managed(names, app)))
+    return _report(_guarded(names, lambda: delete_managed(names, app), app))
 
 
 def save_entries(entries: list[RedBeatSchedulerEntry], app: Celery) -> None:
     if not entries:
         return
-    RedBeatSchedulerEntry.save_many(entries, app=app)
-    with get_redis(app).pipeline(transaction=False) as pipe:
-        for entry in entries:
-            pipe.hset(entry.key, MANAGED_FIELD, MANAGED_BY)
-        pipe.execute()
+    RedBeatSchedulerEntry.save_many(entries, app=app, extra_fields={MANAGED_FIELD: MANAGED_BY})
 
 
 def delete_managed(names: list[str], app: Celery) -> None:
@@ -200,9 +198,10 @@ def _entries(
     return entries, failures
 
 
-def _guarded(names: list[str], write: Callable[[], None]) -> list[SyncFailure]:
+def _guarded(names: list[str], write: Callable[[], None], app: Celery) -> list[SyncFailure]:
     try:
-        write()
+        with brief_retries(app):
+            write()
     except SYNC_ERRORS as exc:
         return [SyncFailure(name, f"{type(exc).__name__}: {exc}") for name in names]
     return []

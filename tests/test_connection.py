@@ -153,3 +153,14 @@ def test_broker_transport_options_do_not_reach_the_client(celery_app):
     kwargs = get_redis(celery_app).connection_pool.connection_kwargs
 
     assert "socket_timeout" not in kwargs and "visibility_timeout" not in kwargs
+
+
+def test_a_retry_budget_shortens_retries_in_its_block_only(private_redis):
+    private_redis.stop()
+    client, sleeps = retrying(private_redis, period=10.0)
+
+    with client.retry_budget(0.3), pytest.raises(redis.exceptions.ConnectionError):
+        client.ping()
+
+    assert sum(sleeps) <= 0.3
+    assert getattr(client._budget, "period", None) is None  # back to the full period

@@ -184,3 +184,15 @@ def test_a_oneoff_saved_after_its_time_still_runs_once(celery_app, clock):
 
     assert entry.is_due().is_due
     assert not next(entry).is_due().is_due
+
+
+def test_due_at_is_right_across_a_dst_change(celery_app, clock):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    celery_app.conf.timezone = "Europe/Paris"
+    paris = ZoneInfo("Europe/Paris")
+    clock.current = datetime(2026, 3, 28, 12, 0, tzinfo=paris)  # clocks go forward tonight
+    entry = make(celery_app, sched=crontab(hour=9, minute=0), last_run_at=clock())
+
+    assert entry.due_at == datetime(2026, 3, 29, 9, 0, tzinfo=paris)  # 07:00 UTC, not 08:00

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
-from types import SimpleNamespace
 
 import pytest
 from django.db import transaction
 
-from django_redbeat import receivers, sync
+from django_redbeat import sync
 from django_redbeat.decoder import dumps
 from django_redbeat.entry import RedBeatSchedulerEntry
 from django_redbeat.models import PeriodicTask
@@ -158,18 +157,14 @@ def test_redis_down_keeps_the_database_save_and_logs_the_name(own_redis, caplog)
     assert "redbeat_sync --repair" in caplog.text
 
 
-def test_a_starting_beat_rebuilds_what_redis_lost(celery_app, redis_client):
+def test_a_beat_taking_the_lock_rebuilds_what_redis_lost(celery_app, redis_client):
     make_task(name="a")
     make_task(name="b", enabled=False)
     redis_client.flushall()
     scheduler = RedBeatScheduler(app=celery_app, lazy=True)
-    receivers.rebuild_on_beat_start(sender=SimpleNamespace(scheduler=scheduler))
+
+    scheduler.tick()  # takes the lock, installs beat_schedule, sends schedule_installed
+
     assert stored(celery_app, "a").enabled
     assert redis_client.zscore(SCHEDULE, "redbeat:b") == -1
-
-
-def test_another_scheduler_starting_writes_nothing(redis_client):
-    make_task()
-    redis_client.flushall()
-    receivers.rebuild_on_beat_start(sender=SimpleNamespace(scheduler=object()))
-    assert redis_client.keys("*") == []
+    scheduler.close()
