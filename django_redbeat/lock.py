@@ -75,7 +75,22 @@ class BeatLock:
 
     def wait_for_release(self, timeout: float) -> bool:
         """Block until a holder releases the lock (True) or ``timeout`` seconds pass."""
-        return self._client.blpop([self.handover_key], timeout=timeout) is not None
+        deadline = time.monotonic() + timeout
+        step = self._longest_block()
+        while (left := deadline - time.monotonic()) > 0:
+            # several short waits: one longer than the socket timeout would fail as a time-out
+            if self._client.blpop([self.handover_key], timeout=min(left, step)) is not None:
+                return True
+        return False
+
+    def _longest_block(self) -> float:
+        raw = getattr(self._client, "wrapped_connection", self._client)
+        pool = getattr(raw, "connection_pool", None)
+        socket_timeout = getattr(pool, "connection_kwargs", {}).get("socket_timeout")
+        if not socket_timeout:
+            return self.timeout
+        # Redis ends a blocking wait up to ~0.1 s late: leave it that margin and more
+        return socket_timeout - 0.5 if socket_timeout > 1 else socket_timeout / 2
 
 
 def _call(do: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -85,3 +85,12 @@ def test_waiting_for_a_release_times_out_while_the_holder_stays(redis_client):
     holder.acquire()
 
     assert not BeatLock(redis_client, "redbeat::lock", 30).wait_for_release(timeout=0.1)
+
+
+def test_waiting_longer_than_the_socket_timeout_does_not_time_out(redis_url):
+    import redis
+
+    client = redis.Redis.from_url(redis_url, socket_timeout=1.5, decode_responses=True)
+    BeatLock(client, "redbeat::lock", 30).acquire()
+
+    assert not BeatLock(client, "redbeat::lock", 30).wait_for_release(timeout=2)
