@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from celery import Celery
@@ -13,6 +12,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from tests.redis_server import RedisServer
+from tests.round_trips import RoundTripCounter
 
 #: The Celery app of the running test: tests.settings.REDBEAT_CELERY_APP names it.
 current_app: Celery | None = None
@@ -26,42 +26,12 @@ def django_celery_app(celery_app: Celery) -> Iterator[Celery]:
     current_app = None
 
 
-class CountingClient:
-    """Delegates to a Redis client; counts round trips (one per command or pipeline)."""
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-        self.round_trips = 0
-
-    def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self.client, name)
-        if not callable(attribute):
-            return attribute
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            self.round_trips += 1
-            return attribute(*args, **kwargs)
-
-        return counted
-
-    def pipeline(self, *args: Any, **kwargs: Any) -> Any:
-        pipe = self.client.pipeline(*args, **kwargs)
-        execute = pipe.execute
-
-        def counted_execute(*a: Any, **kw: Any) -> Any:
-            self.round_trips += 1
-            return execute(*a, **kw)
-
-        pipe.execute = counted_execute
-        return pipe
-
-
 @pytest.fixture
-def counting_redis(django_celery_app: Celery) -> CountingClient:
+def counting_redis(django_celery_app: Celery) -> RoundTripCounter:
     """Installs a counting client as the app's Redis client (``app.redbeat_redis``)."""
     from django_redbeat.connection import get_redis
 
-    counting = CountingClient(get_redis(django_celery_app))
+    counting = RoundTripCounter(get_redis(django_celery_app))
     django_celery_app.redbeat_redis = counting
     return counting
 
