@@ -84,13 +84,12 @@ class BeatLock:
         return False
 
     def _longest_block(self) -> float:
+        # redis-py's default socket timeout (5 s in redis-py 8) is not in the pool's kwargs,
+        # so wait at most a second at a time; less under a shorter, configured timeout
         raw = getattr(self._client, "wrapped_connection", self._client)
         pool = getattr(raw, "connection_pool", None)
         socket_timeout = getattr(pool, "connection_kwargs", {}).get("socket_timeout")
-        if not socket_timeout:
-            return self.timeout
-        # Redis ends a blocking wait up to ~0.1 s late: leave it that margin and more
-        return socket_timeout - 0.5 if socket_timeout > 1 else socket_timeout / 2
+        return min(1.0, socket_timeout / 2) if socket_timeout else 1.0
 
 
 def _call(do: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -87,10 +87,10 @@ def test_waiting_for_a_release_times_out_while_the_holder_stays(redis_client):
     assert not BeatLock(redis_client, "redbeat::lock", 30).wait_for_release(timeout=0.1)
 
 
-def test_waiting_longer_than_the_socket_timeout_does_not_time_out(redis_url):
+def test_waiting_longer_than_the_socket_timeout_does_not_time_out(redis_client, redis_url):
     import redis
 
-    client = redis.Redis.from_url(redis_url, socket_timeout=1.5, decode_responses=True)
+    client = redis.Redis.from_url(redis_url, socket_timeout=0.5, decode_responses=True)
     BeatLock(client, "redbeat::lock", 30).acquire()
 
-    assert not BeatLock(client, "redbeat::lock", 30).wait_for_release(timeout=2)
+    assert not BeatLock(client, "redbeat::lock", 30).wait_for_release(timeout=1.2)
