@@ -1,7 +1,7 @@
 """System checks for the REDBEAT_* settings: shape only, no network I/O (they run on every
 ``manage.py`` call). A Redis URL is shown with its password masked.
 
-IDs are never reused: E001-E010, W001.
+IDs are never reused: E001-E011, W001.
 """
 
 from __future__ import annotations
@@ -11,9 +11,11 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core import checks
-from kombu.utils.url import maybe_sanitize_url
 
+from django_redbeat import keys, redis_urls
+from django_redbeat.clients import CERT_REQS
 from django_redbeat.conf import conf
+from django_redbeat.redis_urls import safe_url
 
 URL_SCHEMES = ("redis://", "rediss://", "unix://", "redis-sentinel://", "redis-cluster://")
 
@@ -39,13 +41,28 @@ def _is_positive(value: Any) -> bool:
 
 def check_redis_url() -> list[checks.CheckMessage]:
     url = conf.REDBEAT_REDIS_URL
-    if url is None or (isinstance(url, str) and url.startswith(URL_SCHEMES)):
+    if url is None:
         return []
-    shown = maybe_sanitize_url(url) if isinstance(url, str) else type(url).__name__
+    if isinstance(url, str) and url.startswith(URL_SCHEMES):
+        return _malformed_hosts(url)
     return _error(
-        "REDBEAT_REDIS_URL", f"must be a Redis URL, not {shown!r}.", 1,
+        "REDBEAT_REDIS_URL", f"must be a Redis URL, not {safe_url(url)!r}.", 1,
         hint=f"Use one of the schemes {', '.join(URL_SCHEMES)}, e.g. redis://localhost:6379/0.",
     )  # fmt: skip
+
+
+def _malformed_hosts(url: str) -> list[checks.CheckMessage]:
+    if not url.startswith(("redis-sentinel://", "redis-cluster://")):
+        return []
+    try:
+        redis_urls.parse(url)
+    except ValueError as exc:
+        return _error(
+            "REDBEAT_REDIS_URL", f"cannot be read: {exc}.", 1,
+            hint="List hosts as host:port,host:port; percent-encode a password's reserved "
+            "characters (urllib.parse.quote(password, safe='')).",
+        )  # fmt: skip
+    return []
 
 
 def check_key_prefix() -> list[checks.CheckMessage]:
@@ -89,12 +106,23 @@ def check_redis_options() -> list[checks.CheckMessage]:
 
 def check_use_ssl() -> list[checks.CheckMessage]:
     use_ssl = conf.REDBEAT_REDIS_USE_SSL
-    if use_ssl is None or isinstance(use_ssl, (bool, dict)):
+    if isinstance(use_ssl, dict):
+        return _check_cert_reqs(use_ssl)
+    if use_ssl is None or isinstance(use_ssl, bool):
         return []
     return _error(
         "REDBEAT_REDIS_USE_SSL", f"must be True, False or a dict, not {type(use_ssl).__name__}.",
         6, hint="A dict is passed to the client as ssl_* options, e.g. {'ssl_ca_certs': path}.",
     )  # fmt: skip
+
+
+def _check_cert_reqs(use_ssl: dict[str, Any]) -> list[checks.CheckMessage]:
+    value = use_ssl.get("ssl_cert_reqs", use_ssl.get("cert_reqs"))
+    if not isinstance(value, str) or value.strip().lower() in CERT_REQS:
+        return []
+    message = f"['ssl_cert_reqs'] must be 'required', 'optional' or 'none', not {value!r}."
+    hint = "Or one of ssl.CERT_REQUIRED, ssl.CERT_OPTIONAL, ssl.CERT_NONE."
+    return _error("REDBEAT_REDIS_USE_SSL", message, 6, hint=hint)
 
 
 def check_lock_renewal_interval() -> list[checks.CheckMessage]:
@@ -140,18 +168,41 @@ def check_cluster_prefix() -> list[checks.CheckMessage]:
         isinstance(options, dict) and options.get("cluster")
     )
     prefix = conf.REDBEAT_KEY_PREFIX
-    if not cluster or not isinstance(prefix, str) or ("{" in prefix and "}" in prefix):
+    if not cluster or not isinstance(prefix, str) or keys.hash_tag(prefix) is not None:
         return []
     message = (
-        "REDBEAT_KEY_PREFIX has no hash tag, but Redis Cluster is used: an entry's keys and "
-        "the schedule would land in different slots."
+        f"REDBEAT_KEY_PREFIX {prefix!r} has no hash tag, but Redis Cluster is used: an entry's "
+        "keys and the schedule would land in different slots, so beat refuses to start."
     )
-    hint = "Put the prefix in braces, e.g. REDBEAT_KEY_PREFIX = '{redbeat}:'."
+    hint = "Put a non-empty hash tag in the prefix, e.g. REDBEAT_KEY_PREFIX = '{redbeat}:'."
     return [checks.Warning(message, hint=hint, id="django_redbeat.W001")]
 
+
+def check_sentinels() -> list[checks.CheckMessage]:
+    url, options = conf.REDBEAT_REDIS_URL, conf.REDBEAT_REDIS_OPTIONS
+    options = options if isinstance(options, dict) else {}
+    from_url = isinstance(url, str) and url.startswith("redis-sentinel://")
+    if not from_url and not options.get("sentinels"):
+        return []
+    try:
+        nodes = redis_urls.node_list(options.get("sentinels"), 26379, "['sentinels']")
+        if not nodes and from_url:
+            nodes = redis_urls.parse(url).hosts
+    except (TypeError, ValueError) as exc:
+        return _error("REDBEAT_REDIS_OPTIONS", f"{exc}.", 11, hint=SENTINEL_HINT)
+    if nodes:
+        return []
+    return _error("REDBEAT_REDIS_URL", "names no sentinel to ask.", 11, hint=SENTINEL_HINT)
+
+
+SENTINEL_HINT = (
+    "e.g. REDBEAT_REDIS_URL = 'redis-sentinel://s1:26379,s2:26379,s3:26379/0?service_name="
+    "mymaster', or REDBEAT_REDIS_OPTIONS = {'sentinels': [('s1', 26379), ...], "
+    "'service_name': 'mymaster'}."
+)
 
 CHECKS: list[Callable[[], list[checks.CheckMessage]]] = [
     check_redis_url, check_key_prefix, check_lock_key, check_lock_timeout, check_redis_options,
     check_lock_renewal_interval, check_send_retry_window, check_use_ssl,
-    check_max_due_per_tick, check_celery_app, check_cluster_prefix,
+    check_max_due_per_tick, check_celery_app, check_cluster_prefix, check_sentinels,
 ]  # fmt: skip

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,22 +17,24 @@ from typing import Any
 import redis
 from celery import Celery
 from celery.app import app_or_default
-from kombu.utils.url import maybe_sanitize_url
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
-from django_redbeat import defaults
+from django_redbeat import access, clients, defaults
+from django_redbeat.clients import INTERNAL_OPTIONS
 from django_redbeat.config import RedBeatConfig, ensure_conf
+from django_redbeat.redis_urls import safe_url
 
 logger = logging.getLogger("celery.beat")
 
 #: Errors worth retrying: the server is away, restarting (LOADING) or failing over.
 RETRYABLE_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
-#: Options django-redbeat reads itself; they are never passed on to the redis client.
-INTERNAL_OPTIONS = frozenset(
-    {"retry_period", "cluster", "sentinels", "service_name", "sentinel_kwargs", "startup_nodes"}
-)
+#: Connection errors that another try cannot fix: wrong credentials.
+NOT_RETRIED = (redis.exceptions.AuthenticationError,)
+
+__all__ = [
+    "INTERNAL_OPTIONS", "RETRYABLE_ERRORS", "ExponentialBackoff", "RetryingConnection",
+    "RetryingPipeline", "brief_retries", "connect", "get_redis", "retry_period", "safe_url",
+]  # fmt: skip
 
 
 class ExponentialBackoff:
@@ -94,6 +95,8 @@ class RetryingConnection:
         while True:
             try:
                 return do(*args, **kwargs)
+            except NOT_RETRIED:
+                raise
             except RETRYABLE_ERRORS as exc:
                 delay = self.backoff.compute(failures)
                 failures += 1
@@ -102,8 +105,13 @@ class RetryingConnection:
                 logger.warning("beat: Redis unavailable (%s); retrying in %.2f s", exc, delay)
                 self._sleep(delay)
 
-    def pipeline(self, *args: Any, **kwargs: Any) -> RetryingPipeline:
-        return RetryingPipeline(self.wrapped_connection.pipeline(*args, **kwargs), self)
+    def pipeline(self, transaction: bool | None = None, *args: Any, **kwargs: Any) -> Any:
+        if transaction is None:
+            # as on one server, a plain pipeline() is a transaction, also on a cluster (the
+            # hash-tagged prefix keeps beat's keys in one slot, as MULTI there requires)
+            transaction = True
+        pipe = self.wrapped_connection.pipeline(transaction, *args, **kwargs)
+        return RetryingPipeline(pipe, self)
 
     def register_script(self, script: str) -> Callable[..., Any]:
         script_object = self.wrapped_connection.register_script(script)
@@ -130,14 +138,31 @@ class RetryingPipeline:
         return len(self._pipeline)
 
     def execute(self, raise_on_error: bool = True) -> list[Any]:
-        queued = list(self._pipeline.command_stack)
+        queued = _queue(self._pipeline)
 
         def replay() -> list[Any]:
             # a failed execute() resets the pipeline: queue the same commands again
-            self._pipeline.command_stack = list(queued)
+            _requeue(self._pipeline, queued)
             return self._pipeline.execute(raise_on_error=raise_on_error)
 
         return self._retrying.call_with_retry(replay)
+
+
+def _queue(pipeline: Any) -> list[tuple[Any, Any]]:
+    """The queued commands as (args, options), of a pipeline or a cluster pipeline."""
+    strategy = getattr(pipeline, "_execution_strategy", None)
+    if strategy is None:
+        return list(pipeline.command_stack)
+    return [(command.args, command.options) for command in strategy.command_queue]
+
+
+def _requeue(pipeline: Any, queued: list[tuple[Any, Any]]) -> None:
+    if getattr(pipeline, "_execution_strategy", None) is None:
+        pipeline.command_stack = list(queued)
+        return
+    pipeline.reset()
+    for args, options in queued:  # through the front door: a transaction notes their slots
+        pipeline.execute_command(*args, **options)
 
 
 @contextmanager
@@ -153,19 +178,25 @@ def brief_retries(app: Celery, seconds: float = defaults.REQUEST_RETRY_PERIOD) -
 
 
 def get_redis(app: Celery | None = None) -> Any:
-    """The app's Redis client, built from its configuration on first use."""
+    """The app's Redis client, built from its configuration on first use.
+
+    Building it checks, once, that the Redis user may run what django-redbeat needs
+    (ConfigurationError if not; nothing is checked while Redis is unreachable).
+    """
     app = app_or_default(app)
     client = getattr(app, "redbeat_redis", None)
     if client is None:
-        client = connect(ensure_conf(app))
+        conf = ensure_conf(app)
+        client = connect(conf)
+        access.verify(client.wrapped_connection, conf.key_prefix, conf.redis_url)
         app.redbeat_redis = client
     return client
 
 
 def connect(conf: RedBeatConfig) -> RetryingConnection:
-    options = dict(conf.redbeat_redis_options)
-    client = _raw_client(conf, options)
-    logger.debug("beat: Redis client for %s", maybe_sanitize_url(conf.redis_url))
+    """A new retrying client for ``conf``: one server, TLS, Sentinel or Cluster (clients.py)."""
+    client = clients.build(conf)
+    logger.debug("beat: Redis client for %s", safe_url(conf.redis_url))
     return RetryingConnection(retry_period(conf), client)
 
 
@@ -187,50 +218,3 @@ def retry_period(conf: RedBeatConfig) -> float:
         )  # fmt: skip
         return cap
     return period
-
-
-def _client_options(conf: RedBeatConfig, options: dict[str, Any]) -> dict[str, Any]:
-    passthrough = {k: v for k, v in options.items() if k not in INTERNAL_OPTIONS}
-    if not conf.is_key_in_conf("redbeat_redis_options"):
-        # inherited broker_transport_options are the broker's, not the scheduler client's
-        passthrough = {}
-    return {**passthrough, "decode_responses": True}
-
-
-def _raw_client(conf: RedBeatConfig, options: dict[str, Any]) -> Any:
-    url = conf.redis_url
-    client_options = _client_options(conf, options)
-    if options.get("cluster") or url.startswith("redis-cluster"):
-        from redis.cluster import RedisCluster
-
-        return RedisCluster.from_url(url.replace("redis-cluster", "redis", 1), **client_options)
-    if url.startswith("redis-sentinel") or options.get("sentinels"):
-        return _sentinel_master(options, client_options)
-    if url.startswith("rediss"):
-        client_options = {**_ssl_options(conf), **client_options}
-    # RetryingConnection retries with its own budget; redis-py's retries would multiply it
-    client_options = {
-        "retry": Retry(NoBackoff(), 0),
-        "socket_connect_timeout": 5,
-        **client_options,
-    }
-    return redis.Redis.from_url(url, **client_options)
-
-
-def _ssl_options(conf: RedBeatConfig) -> dict[str, Any]:
-    ssl_options: dict[str, Any] = {"ssl_cert_reqs": ssl.CERT_REQUIRED}
-    if isinstance(conf.redis_use_ssl, dict):
-        ssl_options.update(conf.redis_use_ssl)
-    return ssl_options
-
-
-def _sentinel_master(options: dict[str, Any], client_options: dict[str, Any]) -> Any:
-    from redis.sentinel import Sentinel
-
-    sentinel = Sentinel(
-        options["sentinels"],
-        sentinel_kwargs=options.get("sentinel_kwargs"),
-        **client_options,
-    )
-    # one client whose pool follows the current master, not a new client per call
-    return sentinel.master_for(options.get("service_name", "master"))

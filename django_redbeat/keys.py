@@ -7,6 +7,8 @@ from django_redbeat.exceptions import InvalidEntryName
 SCHEDULE_SUFFIX = ":schedule"
 STATICS_SUFFIX = ":statics"
 LOCK_SUFFIX = ":lock"
+#: A Pub/Sub channel, not a key: saves publish to it so a sleeping beat wakes at once.
+WAKEUP_SUFFIX = ":wakeup"
 
 #: Entry names may not start with this: the scheduler's own keys live there.
 RESERVED_NAME_START = ":"
@@ -40,8 +42,28 @@ def statics_key(prefix: str) -> str:
     return prefix + STATICS_SUFFIX
 
 
+def wakeup_channel(prefix: str) -> str:
+    return prefix + WAKEUP_SUFFIX
+
+
 def lock_key(prefix: str, name: str | None = None) -> str:
     """The lock key: ``<prefix>:lock`` by default; a given name is put under the prefix."""
     if name is None:
         return prefix + LOCK_SUFFIX
     return name if name.startswith(prefix) else prefix + name
+
+
+def hash_tag(prefix: str) -> str | None:
+    """The Redis Cluster hash tag that every key under ``prefix`` shares, or None.
+
+    Cluster hashes only the part of a key between its first ``{`` and the first ``}`` after it,
+    when that part is not empty. A prefix that holds such a tag puts all the keys built from it
+    (entries, schedule, statics, lock, handover) in one slot, whatever the entry names are.
+    """
+    start = prefix.find("{")
+    if start < 0:
+        return None
+    end = prefix.find("}", start + 1)
+    if end <= start + 1:  # no "}" in the prefix, or an empty tag: the whole key is hashed
+        return None
+    return prefix[start + 1 : end]

@@ -8,6 +8,7 @@ configured, only the holder claims and sends; the others stand by and retry.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -17,7 +18,6 @@ from celery import Celery
 from celery.beat import Scheduler
 from celery.signals import beat_init
 from celery.utils.time import humanize_seconds
-from kombu.utils.url import maybe_sanitize_url
 
 from django_redbeat import defaults, keys
 from django_redbeat.claims import Claim, LockLost, SlotClaims
@@ -27,6 +27,7 @@ from django_redbeat.decoder import dumps, from_timestamp, to_timestamp
 from django_redbeat.entry import RedBeatSchedulerEntry
 from django_redbeat.exceptions import DecodeError, EntryNotFound, LockNotOwned
 from django_redbeat.lock import BeatLock, LockKeeper
+from django_redbeat.redis_urls import safe_url
 from django_redbeat.signals import schedule_installed
 
 logger = logging.getLogger("celery.beat")
@@ -77,6 +78,10 @@ class RedBeatScheduler(Scheduler):
         self._held = False
         self._statics_pending = False
         super().__init__(app, **kwargs)
+        # a bad setting or a missing permission stops beat here, once; if Redis is away at
+        # start, the ticks retry
+        with contextlib.suppress(*RETRYABLE_ERRORS):
+            get_redis(self.app)
 
     @cached_property
     def claims(self) -> SlotClaims:
@@ -275,6 +280,12 @@ class RedBeatScheduler(Scheduler):
     def _standby_interval(self) -> float:
         return self.lock_renewal_interval
 
+    @property
+    def holds_lock(self) -> bool:
+        """True while this beat may send (it holds the lock, or none is used): what a beat
+        loop waits on between ticks depends on it (a change, or the holder's release)."""
+        return not self.lock_key or self._held
+
     def _ensure_lock(self) -> bool:
         """True while this beat holds the lock, taking it if it is free."""
         if self._held:
@@ -320,7 +331,7 @@ class RedBeatScheduler(Scheduler):
     @property
     def info(self) -> str:
         conf = self.app.redbeat_conf
-        lines = [f"       . redis -> {maybe_sanitize_url(conf.redis_url)}"]
+        lines = [f"       . redis -> {safe_url(conf.redis_url)}"]
         if self.lock_key:
             duration = humanize_seconds(self.lock_timeout)
             lines.append(f"       . lock -> `{self.lock_key}` {duration} ({self.lock_timeout}s)")
