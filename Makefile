@@ -1,11 +1,11 @@
-# Two commands do all the set-up: `make test` and (later) `make demo`.
+# Two commands do all the set-up: `make test` and `make demo`.
 # Each creates .venv with the Python it finds, installs what it needs and runs.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: test lint checkmigrations format clean
+.PHONY: test lint checkmigrations format clean bench
 
 test: lint checkmigrations
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -21,12 +21,32 @@ format: $(INSTALLED)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# The example project: Redis, a worker, beat (redbeat_run) and the admin; Ctrl-C stops them all.
+.PHONY: demo
+demo: $(INSTALLED)
+	$(BIN)/python example_project/demo.py
+
 $(INSTALLED): setup.cfg pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python 3.10+ is needed"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(INSTALLED)
+
+# The benchmark has its own environment (the peers are never installed into .venv):
+# `make bench` runs the full mode, `make bench BENCH_ARGS=--quick` the quick one.
+BENCH_VENV := bench/.venv
+BENCH_INSTALLED := $(BENCH_VENV)/.installed
+
+bench: $(BENCH_INSTALLED)
+	PYTHONPATH=. $(BENCH_VENV)/bin/python -m bench $(BENCH_ARGS)
+
+$(BENCH_INSTALLED): setup.cfg pyproject.toml bench/requirements.txt
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python 3.10+ is needed"'
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e . -r bench/requirements.txt
+	touch $(BENCH_INSTALLED)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

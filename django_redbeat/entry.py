@@ -27,6 +27,8 @@ logger = logging.getLogger("celery.beat")
 
 DEFINITION_FIELDS = frozenset({"name", "task", "args", "kwargs", "options", "schedule", "enabled"})
 NEVER = -1  # the score of an entry that will not fire (finished or disabled)
+#: Published on the prefix's wake-up channel by every save: a sleeping beat ticks at once.
+WAKEUP_MESSAGE = "saved"
 
 
 class RedBeatSchedulerEntry(ScheduleEntry):
@@ -151,7 +153,12 @@ class RedBeatSchedulerEntry(ScheduleEntry):
                 pipe.hset(entry.key, mapping={"definition": definition, **(extra_fields or {})})
                 pipe.hsetnx(entry.key, "meta", dumps({"last_run_at": entry.last_run_at}))
                 pipe.zadd(ensure_conf(app).schedule_key, {entry.key: entry.score})
+            in_pipeline = bool(entries) and not _is_cluster(client)
+            if in_pipeline:  # queued after the writes: beat wakes to the new state
+                pipe.publish(keys.wakeup_channel(ensure_conf(app).key_prefix), WAKEUP_MESSAGE)
             pipe.execute()
+        if entries and not in_pipeline:  # a cluster pipeline refuses keyless commands
+            client.publish(keys.wakeup_channel(ensure_conf(app).key_prefix), WAKEUP_MESSAGE)
 
     def _adopt_meta(self, stored: str | None) -> None:
         if not stored:
@@ -269,3 +276,9 @@ class RedBeatSchedulerEntry(ScheduleEntry):
     def __repr__(self) -> str:
         state = "" if self.enabled else " disabled"
         return f"<RedBeatSchedulerEntry: {self.name} {self.task} {self.schedule!r}{state}>"
+
+
+def _is_cluster(client: Any) -> bool:
+    from redis.cluster import RedisCluster
+
+    return isinstance(getattr(client, "wrapped_connection", client), RedisCluster)

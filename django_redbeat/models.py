@@ -41,6 +41,12 @@ class Period(models.TextChoices):
     SECONDS = "seconds", _("Seconds")
 
 
+class Source(models.TextChoices):
+    """Where a task came from; blank: created in the admin or by code."""
+
+    SETTINGS = "settings", _("CELERY_BEAT_SCHEDULE (redbeat_import)")
+
+
 #: Celery's solar events (a set), in a stable order so migrations do not churn.
 SOLAR_EVENTS = [(name, name.replace("_", " ").capitalize()) for name in sorted(solar._all_events)]
 
@@ -139,6 +145,16 @@ class PeriodicTask(models.Model):
     run_at = models.DateTimeField(_("run at"), null=True, blank=True)
 
     date_changed = models.DateTimeField(_("last changed"), auto_now=True)
+
+    source = models.CharField(
+        _("source"), max_length=16, blank=True, editable=False, choices=Source.choices,
+        help_text=_("Where the task came from; blank: the admin or code."),
+    )  # fmt: skip
+    source_digest = models.CharField(
+        _("digest as imported"), max_length=64, blank=True, editable=False,
+        help_text=_("SHA-256 of the fields as imported: a row that no longer matches it was "
+                    "edited since, and a new import leaves it alone unless told to overwrite."),
+    )  # fmt: skip
 
     objects = PeriodicTaskQuerySet.as_manager()
 

@@ -1,0 +1,280 @@
+"""CELERY_BEAT_SCHEDULE -> PeriodicTask rows, and so into Redis (``manage.py redbeat_import``).
+
+Each entry becomes a row marked as imported (``source``) with a digest of the fields it was
+given (``source_digest``). A later import compares: a row that no longer matches its digest was
+edited since (in the admin, by an action, by code) and is left alone unless overwriting; a row
+whose entry changed in the settings is updated; one whose entry left the settings is reported,
+or pruned. Every entry is checked (``full_clean``) before anything is written; the rows are
+written in one transaction with bulk_create/bulk_update, whose queryset writes them to Redis in
+pipelines once it commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+from typing import Any
+
+from celery import Celery
+from celery.schedules import schedule as interval
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from django_redbeat import model_schedules, sync
+from django_redbeat.models import PeriodicTask, Source
+from django_redbeat.schedules import RULE_FIELDS, rrule
+
+#: The keys a beat_schedule entry may have.
+ENTRY_KEYS = frozenset({"task", "schedule", "args", "kwargs", "options", "relative", "enabled"})
+#: Options that have a field of their own (``expires`` has two: a time or seconds).
+OPTION_FIELDS = frozenset({"queue", "exchange", "routing_key", "priority", "headers", "expires"})
+#: The fields an import writes, and that its digest covers (a description is the user's own).
+IMPORTED_FIELDS = (
+    "task", "args", "kwargs", "enabled", "queue", "exchange", "routing_key", "priority",
+    "headers", "expires", "expire_seconds", "one_off", "start_time", "kind", "every", "period",
+    "minute", "hour", "day_of_week", "day_of_month", "month_of_year", "rrule", "timezone",
+    "solar_event", "latitude", "longitude", "run_at",
+)  # fmt: skip
+UPDATED_FIELDS = (*IMPORTED_FIELDS, "source", "source_digest", "date_changed")
+#: An rrule given no dtstart starts when the settings were loaded, so at every run anew: a
+#: dtstart this close to now counts as that default, and the row keeps the one it has.
+DEFAULT_DTSTART_WINDOW = timedelta(minutes=10)
+#: Names per query when reading the rows of many names (SQLite limits query parameters).
+QUERY_CHUNK = 500
+
+
+class EntryError(ValueError):
+    """A beat_schedule entry that cannot become a PeriodicTask; the message says why."""
+
+
+@dataclass
+class Plan:
+    """What an import does. Rows in ``create``/``update`` are ready to write."""
+
+    create: list[PeriodicTask] = field(default_factory=list)
+    update: list[PeriodicTask] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    #: Rows left alone: edited since their import, or created outside it (name -> why).
+    kept: dict[str, str] = field(default_factory=dict)
+    #: Imported rows whose entry is no longer in the settings, and will be pruned.
+    removed: list[PeriodicTask] = field(default_factory=list)
+    #: Imported rows no longer in the settings, left alone (name -> why).
+    gone: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def changes(self) -> int:
+        return len(self.create) + len(self.update) + len(self.removed)
+
+
+def configured_schedule(app: Celery) -> dict[str, Any]:
+    """CELERY_BEAT_SCHEDULE from the Django settings if set there, else the app's beat_schedule."""
+    schedule = getattr(settings, "CELERY_BEAT_SCHEDULE", None)
+    if schedule is None:
+        schedule = app.conf.beat_schedule
+    return dict(schedule or {})
+
+
+def make_plan(
+    schedule: dict[str, Any],
+    *,
+    overwrite: bool = False,
+    prune: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> Plan:
+    """Compare the entries with the rows; reads the database, writes nothing."""
+    plan = Plan()
+    existing = _rows(schedule)
+    for done, (name, spec) in enumerate(schedule.items(), 1):
+        _plan_entry(plan, str(name), spec, existing.get(str(name)), overwrite)
+        if progress is not None:
+            progress(done, len(schedule))
+    imported = PeriodicTask.objects.filter(source=Source.SETTINGS).values_list("name", flat=True)
+    gone = sorted(set(imported) - set(map(str, schedule)))
+    for row in _rows(gone).values():
+        _plan_removal(plan, row, overwrite, prune)
+    return plan
+
+
+def apply(plan: Plan) -> list[sync.SyncFailure]:
+    """Write the plan in one transaction; Redis follows on commit. Returns the sync failures."""
+    with sync.collect_failures() as failures, transaction.atomic():
+        if plan.create:
+            PeriodicTask.objects.bulk_create(plan.create)
+        if plan.update:
+            PeriodicTask.objects.bulk_update(plan.update, UPDATED_FIELDS)
+        if plan.removed:
+            PeriodicTask.objects.filter(pk__in=[row.pk for row in plan.removed]).delete()
+    return failures
+
+
+# ---- one entry -------------------------------------------------------------------------------
+
+
+def _plan_entry(
+    plan: Plan, name: str, spec: Any, row: PeriodicTask | None, overwrite: bool
+) -> None:
+    try:
+        task = build(name, spec, previous=row)
+    except EntryError as exc:
+        plan.errors[name] = str(exc)
+        return
+    if row is None:
+        plan.create.append(task)
+        return
+    if not overwrite and (why := _why_kept(row)):
+        plan.kept[name] = why
+        return
+    if row.source == Source.SETTINGS and digest(row) == task.source_digest:
+        plan.unchanged.append(name)
+        return
+    task.pk, task.description, task.date_changed = row.pk, row.description, timezone.now()
+    plan.update.append(task)
+
+
+def _why_kept(row: PeriodicTask) -> str | None:
+    if row.source != Source.SETTINGS:
+        return "created in the admin or by code, not imported; --overwrite replaces it"
+    if digest(row) != row.source_digest:
+        return "edited since its import; --overwrite replaces it"
+    return None
+
+
+def _plan_removal(plan: Plan, row: PeriodicTask, overwrite: bool, prune: bool) -> None:
+    if not prune:
+        plan.gone[row.name] = "no longer in CELERY_BEAT_SCHEDULE; --prune removes it"
+    elif digest(row) != row.source_digest and not overwrite:
+        plan.gone[row.name] = "no longer in CELERY_BEAT_SCHEDULE, but edited since its import; "
+        plan.gone[row.name] += "--prune --overwrite removes it"
+    else:
+        plan.removed.append(row)
+
+
+def build(name: str, spec: Any, previous: PeriodicTask | None = None) -> PeriodicTask:
+    """The row a beat_schedule entry describes, checked and with its digest (EntryError)."""
+    if not isinstance(spec, dict):
+        raise EntryError(f"an entry must be a dict, not {type(spec).__name__}")
+    unknown = set(spec) - ENTRY_KEYS
+    if unknown:
+        raise EntryError(f"unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+    if not isinstance(spec.get("task"), str) or not spec["task"]:
+        raise EntryError("'task' must be the task's name")
+    if "schedule" not in spec:
+        raise EntryError("no 'schedule'")
+    task = PeriodicTask(
+        name=name, task=spec["task"], args=_json_list(spec.get("args")),
+        kwargs=spec.get("kwargs") or {}, enabled=bool(spec.get("enabled", True)),
+        source=Source.SETTINGS,
+        **schedule_fields(spec["schedule"], bool(spec.get("relative"))),
+        **option_fields(spec.get("options") or {}),
+    )  # fmt: skip
+    _check(task)
+    if previous is not None and _defaulted_dtstart(task, previous):
+        task.start_time = previous.start_time
+    model_schedules.fill_defaults(task)
+    task.source_digest = digest(task)
+    return task
+
+
+def schedule_fields(schedule: Any, relative: bool = False) -> dict[str, Any]:
+    """The model's schedule fields for anything beat_schedule takes (EntryError if none)."""
+    if isinstance(schedule, bool):
+        raise EntryError(f"schedule {schedule!r} is not a schedule")
+    if isinstance(schedule, (int, float)):
+        schedule = timedelta(seconds=schedule)
+    if isinstance(schedule, timedelta):
+        schedule = interval(schedule, relative=relative)
+    if relative or getattr(schedule, "relative", False):
+        raise EntryError("a 'relative' interval cannot be stored: remove 'relative'")
+    if _is_redbeat_rrule(schedule):
+        schedule = rrule(**{name: getattr(schedule, name) for name in RULE_FIELDS})
+    try:
+        return PeriodicTask.from_schedule(schedule)
+    except (TypeError, ValueError) as exc:
+        raise EntryError(f"schedule: {exc}") from None
+
+
+def option_fields(options: Any) -> dict[str, Any]:
+    """The model's option fields for an entry's ``options`` (EntryError for unknown options)."""
+    if not isinstance(options, dict):
+        raise EntryError(f"'options' must be a dict, not {type(options).__name__}")
+    unknown = set(options) - OPTION_FIELDS
+    if unknown:
+        raise EntryError(
+            f"option(s) {', '.join(sorted(map(str, unknown)))} cannot be stored in a periodic "
+            f"task (it keeps {', '.join(sorted(OPTION_FIELDS))})"
+        )
+    fields = {name: options[name] for name in OPTION_FIELDS - {"expires"} if name in options}
+    expires = options.get("expires")
+    if isinstance(expires, datetime):
+        fields["expires"] = expires if timezone.is_aware(expires) else timezone.make_aware(expires)
+    elif expires is not None:
+        fields["expire_seconds"] = _whole_seconds(expires)
+    return fields
+
+
+def digest(task: PeriodicTask) -> str:
+    """SHA-256 of the imported fields' values, as the database holds them."""
+    values = {name: _normal(task, name) for name in IMPORTED_FIELDS}
+    text = json.dumps(values, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+
+def _check(task: PeriodicTask) -> None:
+    try:
+        task.full_clean(validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        problems = [
+            f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items()
+        ]
+        raise EntryError("; ".join(problems)) from None
+
+
+def _normal(task: PeriodicTask, name: str) -> Any:
+    value = task._meta.get_field(name).to_python(getattr(task, name))
+    if isinstance(value, datetime):
+        aware = value if timezone.is_aware(value) else timezone.make_aware(value)
+        return aware.astimezone(dt_timezone.utc).isoformat()
+    return value
+
+
+def _json_list(args: Any) -> Any:
+    return list(args) if isinstance(args, tuple) else ([] if args is None else args)
+
+
+def _whole_seconds(value: Any) -> int:
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        raise EntryError(f"option expires: {value!r} is not a time or a whole number of seconds")
+    return int(value)
+
+
+def _is_redbeat_rrule(schedule: Any) -> bool:
+    """celery-redbeat's own rrule (``redbeat.schedules.rrule``), which has the same fields."""
+    kind = type(schedule)
+    return kind.__name__ == "rrule" and kind.__module__.split(".")[0] == "redbeat"
+
+
+def _defaulted_dtstart(task: PeriodicTask, previous: PeriodicTask) -> bool:
+    if task.kind != "rrule" or previous.kind != "rrule" or previous.start_time is None:
+        return False
+    return abs(timezone.now() - task.start_time) <= DEFAULT_DTSTART_WINDOW
+
+
+def _rows(schedule: Iterable[str]) -> dict[str, PeriodicTask]:
+    names = [str(name) for name in schedule]
+    rows: dict[str, PeriodicTask] = {}
+    for start in range(0, len(names), QUERY_CHUNK):
+        chunk = names[start : start + QUERY_CHUNK]
+        rows.update((row.name, row) for row in PeriodicTask.objects.filter(name__in=chunk))
+    return rows

@@ -1,0 +1,150 @@
+"""``manage.py redbeat_run``: Celery beat with django-redbeat's scheduler, in this Django process.
+
+The options are those of ``celery beat`` that apply. On start, holding the lock, beat writes
+every periodic task of the database into Redis (run state kept); saved changes wake it at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from celery import Celery
+from celery.utils.time import humanize_seconds
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from redis.exceptions import RedisError
+
+from django_redbeat import importer
+from django_redbeat.conf import conf
+from django_redbeat.exceptions import RedBeatError
+from django_redbeat.models import PeriodicTask
+from django_redbeat.runner import BeatRunner, DatabaseScheduler
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMAT = "[%(asctime)s: %(levelname)s/%(processName)s] %(message)s"
+#: The loggers beat writes to (the scheduler logs to celery.beat).
+BEAT_LOGGERS = ("celery", "django_redbeat")
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
+    return value
+
+
+def configure_logging(loglevel: str, logfile: str | None) -> None:
+    """Beat's log lines at ``loglevel``: to ``logfile`` if given, else to stderr for the loggers
+    the project's LOGGING leaves without handlers (those it configures keep theirs)."""
+    handler: logging.Handler | None = None
+    for name in BEAT_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(loglevel)
+        if logfile or not logger.hasHandlers():
+            if handler is None:
+                handler = logging.FileHandler(logfile) if logfile else logging.StreamHandler()
+                handler.setFormatter(logging.Formatter(LOG_FORMAT))
+            logger.addHandler(handler)
+
+
+def find_celery_app(path: str | None) -> Celery:
+    """The app named by ``--app`` (as ``celery -A`` takes it), else REDBEAT_CELERY_APP's."""
+    if path:
+        from celery.app.utils import find_app
+
+        try:
+            return find_app(path)
+        except Exception as exc:  # celery reports a bad path with several exception types
+            raise CommandError(f"--app {path!r}: no Celery app found there ({exc}).") from None
+    try:
+        app = conf.celery_app()
+    except RedBeatError as exc:
+        raise CommandError(str(exc)) from exc
+    from celery import _state  # the app Celery falls back to when none is set up
+
+    if app is getattr(_state, "default_app", None) and app.main == "default":
+        raise CommandError(
+            "No Celery app: set REDBEAT_CELERY_APP to your app's dotted path (e.g. "
+            "'proj.celery.app') or pass --app."
+        )
+    return app
+
+
+class Command(BaseCommand):
+    help = (
+        "Run Celery beat with django-redbeat's scheduler. Holding the lock, it writes the "
+        "database's periodic tasks into Redis, then sends what is due; a saved change wakes it "
+        "at once. SIGTERM or SIGINT stops it and releases the lock."
+    )
+
+    #: The runner while the command runs (tests and embedding code may call its stop()).
+    runner: BeatRunner | None = None
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "-A", "--app",
+            help="The Celery app, as `celery -A` takes it (default: REDBEAT_CELERY_APP, "
+            "else Celery's current app).",
+        )  # fmt: skip
+        parser.add_argument(
+            "-l", "--loglevel", default="INFO", type=str.upper, choices=LOG_LEVELS,
+            help="Logging level (default: INFO).",
+        )  # fmt: skip
+        parser.add_argument("-f", "--logfile", help="Log to this file instead of stderr.")
+        parser.add_argument(
+            "--max-interval", type=positive_float,
+            help="Longest sleep between two ticks, in seconds (default: beat_max_loop_interval, "
+            "else 300). A saved change wakes beat earlier.",
+        )  # fmt: skip
+        parser.add_argument(
+            "--lock-key", help="The lock's key under the prefix (default: REDBEAT_LOCK_KEY)."
+        )
+        parser.add_argument(
+            "--lock-timeout", type=positive_float,
+            help="Seconds the lock lives without renewal (default: REDBEAT_LOCK_TIMEOUT, 30).",
+        )  # fmt: skip
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        app = find_celery_app(options["app"])
+        configure_logging(options["loglevel"], options["logfile"])
+        try:
+            scheduler = DatabaseScheduler(
+                app, lock_key=options["lock_key"], lock_timeout=options["lock_timeout"],
+                max_interval=options["max_interval"],
+            )  # fmt: skip
+        except (RedBeatError, RedisError) as exc:
+            raise CommandError(str(exc)) from exc
+        self.runner = BeatRunner(app, scheduler)
+        self._banner(app, scheduler, options["loglevel"])
+        self._warn_not_imported(app)
+        try:
+            self.runner.start()
+        finally:
+            self.runner = None
+        self.stdout.write("redbeat_run: stopped.")
+
+    def _banner(self, app: Celery, scheduler: DatabaseScheduler, loglevel: str) -> None:
+        interval = scheduler.max_interval
+        lines = [
+            f"redbeat_run: beat for Celery app {app.main!r}",
+            scheduler.info,
+            f"       . max interval -> {humanize_seconds(interval)} ({interval}s); "
+            "a saved change wakes beat at once",
+            f"       . loglevel -> {loglevel}",
+        ]
+        self.stdout.write("\n".join(lines))
+
+    def _warn_not_imported(self, app: Celery) -> None:
+        names = set(importer.configured_schedule(app))
+        imported = PeriodicTask.objects.filter(name__in=names).values_list("name", flat=True)
+        missing = sorted(names - set(imported))
+        if missing:
+            self.stderr.write(self.style.WARNING(
+                f"{len(missing)} entries of CELERY_BEAT_SCHEDULE are not in the database and do "
+                f"not run: {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}. "
+                "Import them with `manage.py redbeat_import`."
+            ))  # fmt: skip
