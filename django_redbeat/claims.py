@@ -68,6 +68,7 @@ class Claim:
     entry: Any  # the due RedBeatSchedulerEntry
     slot: int  # its score when read: the scheduled time, UNIX seconds
     after: Any  # the entry after this run
+    after_score: int  # its next due time
     before_meta: str
     after_meta: str
 
@@ -86,7 +87,7 @@ class SlotClaims:
             return []
         args: list[Any] = [token or ""]
         for claim in claims:
-            args += [claim.slot, claim.after_meta, claim.after.score]
+            args += [claim.slot, claim.after_meta, claim.after_score]
         keys = [self.lock_key or self.schedule_key, self.schedule_key]
         won = self._claim(keys=keys + [c.entry.key for c in claims], args=args)
         if won == -1:
@@ -99,7 +100,7 @@ class SlotClaims:
             return
         args: list[Any] = []
         for claim in claims:
-            args += [claim.after.score, claim.after_meta, claim.slot, claim.before_meta]
+            args += [claim.after_score, claim.after_meta, claim.slot, claim.before_meta]
         self._undo(keys=[self.schedule_key] + [c.entry.key for c in claims], args=args)
 
     def count_missed(self, claims: list[Claim]) -> None:

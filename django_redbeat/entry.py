@@ -194,12 +194,11 @@ class RedBeatSchedulerEntry(ScheduleEntry):
 
     def next_instance(self, last_run_at: datetime | None = None) -> RedBeatSchedulerEntry:
         """The entry after one more run (not stored)."""
-        return self.__class__(
-            **self.definition,
-            last_run_at=last_run_at or self.default_now(),
-            total_run_count=self.total_run_count + 1,
-            app=self.app,
-        )
+        after = object.__new__(type(self))  # a copy, not a new construction: beat's hot path
+        after.__dict__.update(self.__dict__)
+        after.last_run_at = last_run_at or self.default_now()
+        after.total_run_count = self.total_run_count + 1
+        return after
 
     def _next_instance(
         self, last_run_at: datetime | None = None, only_update_last_run_at: bool = False
@@ -229,7 +228,12 @@ class RedBeatSchedulerEntry(ScheduleEntry):
         try:
             fields = cls.decode_definition(definition)
             run_state = cls.decode_meta(meta)
-            entry = cls(**fields, app=app)
+            entry = cls(
+                **fields,
+                last_run_at=run_state.get("last_run_at"),
+                total_run_count=run_state.get("total_run_count"),
+                app=app,
+            )
         except DecodeError as exc:
             raise DecodeError(str(exc), key=key) from exc
         except (TypeError, ValueError) as exc:

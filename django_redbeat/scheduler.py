@@ -9,8 +9,10 @@ configured, only the holder claims and sends; the others stand by and retry.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
@@ -40,6 +42,7 @@ SCHEDULED_AT_HEADER = "redbeat_scheduled_at"
 class Due:
     entry: RedBeatSchedulerEntry
     slot: int  # the score read: the scheduled time, UNIX seconds
+    stored_meta: str  # the run state as read: what a failed send puts back
 
 
 @dataclass
@@ -183,6 +186,7 @@ class RedBeatScheduler(Scheduler):
                 pipe.hmget(key, "definition", "meta")
             stored = pipe.execute()
         loaded = []
+        now = self.app.now()
         for (key, slot), (definition, meta) in zip(slots.items(), stored, strict=True):
             try:
                 entry = self.Entry.from_stored(key, definition, meta, app=self.app)
@@ -191,7 +195,10 @@ class RedBeatScheduler(Scheduler):
             except DecodeError as exc:
                 self._set_aside(key, exc)
             else:
-                loaded.append(Due(entry, int(slot)))
+                # one clock per tick: reading the app's clock costs more than the rest of an
+                # entry's scheduling, and a tick is short
+                entry.schedule.nowfun = functools.partial(_same_time, now)
+                loaded.append(Due(entry, int(slot), meta or ""))
         return loaded
 
     def _drop_dangling(self, key: str) -> None:
@@ -210,6 +217,8 @@ class RedBeatScheduler(Scheduler):
 
     def _run(self, window: DueWindow) -> float:
         """Claim and send the due entries; put back those read early; return the sleep."""
+        if not window.due:
+            return self._sleep_after(window, [], [], False)
         due, waiting = [], []
         for item in window.due:
             is_due, next_in = item.entry.is_due()
@@ -225,7 +234,9 @@ class RedBeatScheduler(Scheduler):
 
     def _claim_for(self, item: Due) -> Claim:
         after = item.entry.next_instance()
-        return Claim(item.entry, item.slot, after, dumps(item.entry.meta), dumps(after.meta))
+        return Claim(
+            item.entry, item.slot, after, after.score, item.stored_meta, dumps(after.meta)
+        )
 
     def _send(self, claim: Claim) -> bool:
         entry = claim.entry
@@ -242,6 +253,8 @@ class RedBeatScheduler(Scheduler):
 
     def _retry_or_miss(self, failed: list[Claim]) -> bool:
         """Give failed slots back for the next tick, until they are too old: then missed."""
+        if not failed:
+            return False
         now = to_timestamp(self.app.now())
         retry = [claim for claim in failed if now - claim.slot < self.send_retry_window]
         missed = [claim for claim in failed if claim not in retry]
@@ -270,7 +283,7 @@ class RedBeatScheduler(Scheduler):
         candidates = [float(self.max_interval)] + [n for n in waiting if n is not None]
         if window.next_score is not None:
             candidates.append(window.next_score - now)
-        candidates += [claim.after.score - now for claim in won if claim.after.score >= 0]
+        candidates += [claim.after_score - now for claim in won if claim.after_score >= 0]
         if retried:
             candidates.append(1.0)
         return max(0.0, min(candidates))
@@ -336,6 +349,10 @@ class RedBeatScheduler(Scheduler):
             duration = humanize_seconds(self.lock_timeout)
             lines.append(f"       . lock -> `{self.lock_key}` {duration} ({self.lock_timeout}s)")
         return "\n".join(lines)
+
+
+def _same_time(moment: datetime) -> datetime:
+    return moment
 
 
 @beat_init.connect
