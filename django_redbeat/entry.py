@@ -135,30 +135,30 @@ class RedBeatSchedulerEntry(ScheduleEntry):
         entries: Iterable[RedBeatSchedulerEntry],
         app: Celery,
         extra_fields: dict[str, str] | None = None,
-    ) -> None:
-        """Save entries in two round trips: read their stored run state, then write.
+        only_changed: bool = False,
+    ) -> int:
+        """Save entries in two round trips: read what is stored, then write; return how many
+        were written.
 
-        ``extra_fields`` are written into each hash too (fields celery-redbeat never reads).
+        Run state already in Redis is kept (and gives the score). ``extra_fields`` are written
+        into each hash too (fields celery-redbeat never reads). With ``only_changed``, an entry
+        stored with the same fields and the score its run state gives is not written again.
         """
         entries = list(entries)
         client = get_redis(app)
-        definitions = [dumps(entry.definition) for entry in entries]  # fails before any write
-        with client.pipeline(transaction=False) as pipe:
-            for entry in entries:
-                pipe.hget(entry.key, "meta")
-            stored_metas = pipe.execute()
-        with client.pipeline(transaction=False) as pipe:
-            for entry, definition, stored in zip(entries, definitions, stored_metas, strict=True):
-                entry._adopt_meta(stored)
-                pipe.hset(entry.key, mapping={"definition": definition, **(extra_fields or {})})
-                pipe.hsetnx(entry.key, "meta", dumps({"last_run_at": entry.last_run_at}))
-                pipe.zadd(ensure_conf(app).schedule_key, {entry.key: entry.score})
-            in_pipeline = bool(entries) and not _is_cluster(client)
-            if in_pipeline:  # queued after the writes: beat wakes to the new state
-                pipe.publish(keys.wakeup_channel(ensure_conf(app).key_prefix), WAKEUP_MESSAGE)
-            pipe.execute()
-        if entries and not in_pipeline:  # a cluster pipeline refuses keyless commands
-            client.publish(keys.wakeup_channel(ensure_conf(app).key_prefix), WAKEUP_MESSAGE)
+        # encode everything first: a value that is not JSON fails before any write
+        new_fields = [{"definition": dumps(e.definition), **(extra_fields or {})} for e in entries]
+        names = ["definition", *(extra_fields or {})]
+        stored = _read_stored(client, ensure_conf(app).schedule_key, entries, names)
+        changed = []
+        for entry, fields, (meta, old, score) in zip(entries, new_fields, stored, strict=True):
+            entry._adopt_meta(meta)
+            if only_changed and old == list(fields.values()) and score == entry.score:
+                continue
+            changed.append((entry, fields))
+        if changed:
+            _write(client, app, changed)
+        return len(changed)
 
     def _adopt_meta(self, stored: str | None) -> None:
         if not stored:
@@ -280,6 +280,35 @@ class RedBeatSchedulerEntry(ScheduleEntry):
     def __repr__(self) -> str:
         state = "" if self.enabled else " disabled"
         return f"<RedBeatSchedulerEntry: {self.name} {self.task} {self.schedule!r}{state}>"
+
+
+def _read_stored(
+    client: Any, schedule_key: str, entries: list[RedBeatSchedulerEntry], names: list[str]
+) -> list[tuple[str | None, list[str | None], float | None]]:
+    """Each entry's stored meta, stored values of the named fields, and score."""
+    with client.pipeline(transaction=False) as pipe:
+        for entry in entries:
+            pipe.hmget(entry.key, "meta", *names)
+            pipe.zscore(schedule_key, entry.key)
+        replies = pipe.execute()
+    pairs = zip(replies[::2], replies[1::2], strict=True)
+    return [(values[0], values[1:], score) for values, score in pairs]
+
+
+def _write(client: Any, app: Celery, changed: list[tuple[RedBeatSchedulerEntry, dict]]) -> None:
+    conf = ensure_conf(app)
+    channel = keys.wakeup_channel(conf.key_prefix)
+    publish_in_pipeline = not _is_cluster(client)  # a cluster pipeline refuses keyless commands
+    with client.pipeline(transaction=False) as pipe:
+        for entry, fields in changed:
+            pipe.hset(entry.key, mapping=fields)
+            pipe.hsetnx(entry.key, "meta", dumps({"last_run_at": entry.last_run_at}))
+        pipe.zadd(conf.schedule_key, {entry.key: entry.score for entry, _ in changed})
+        if publish_in_pipeline:  # queued after the writes: beat wakes to the new state
+            pipe.publish(channel, WAKEUP_MESSAGE)
+        pipe.execute()
+    if not publish_in_pipeline:
+        client.publish(channel, WAKEUP_MESSAGE)
 
 
 def _is_cluster(client: Any) -> bool:

@@ -107,8 +107,16 @@ def sync_tasks(tasks: Iterable[PeriodicTask], app: Celery | None = None) -> list
 
 
 def rebuild(app: Celery | None = None) -> list[SyncFailure]:
-    """Write every task's entry (what a flushed Redis lost comes back; run state is kept)."""
-    return sync_tasks(PeriodicTask.objects.all(), app)
+    """Write every task's entry that Redis lacks or holds differently (what a flushed Redis
+    lost comes back; run state is kept; unchanged entries are not written again)."""
+    app = celery_app(app)
+    entries, failures = _entries(PeriodicTask.objects.all(), app)
+    failures += _guarded(
+        [entry.name for entry in entries],
+        lambda: save_entries(entries, app, only_changed=True),
+        app,
+    )
+    return _report(failures)
 
 
 def reset_run_state(tasks: Iterable[PeriodicTask], app: Celery | None = None) -> list[SyncFailure]:
@@ -137,10 +145,14 @@ def remove_names(names: Iterable[str], app: Celery | None = None) -> list[SyncFa
     return _report(_guarded(names, lambda: delete_managed(names, app), app))
 
 
-def save_entries(entries: list[RedBeatSchedulerEntry], app: Celery) -> None:
+def save_entries(
+    entries: list[RedBeatSchedulerEntry], app: Celery, only_changed: bool = False
+) -> None:
     if not entries:
         return
-    RedBeatSchedulerEntry.save_many(entries, app=app, extra_fields={MANAGED_FIELD: MANAGED_BY})
+    RedBeatSchedulerEntry.save_many(
+        entries, app=app, extra_fields={MANAGED_FIELD: MANAGED_BY}, only_changed=only_changed
+    )
 
 
 def delete_managed(names: list[str], app: Celery) -> None:

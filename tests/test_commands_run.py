@@ -25,7 +25,7 @@ from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
-from django_redbeat.decoder import dumps
+from django_redbeat.decoder import dumps, to_timestamp
 from django_redbeat.entry import RedBeatSchedulerEntry
 from django_redbeat.management.commands.redbeat_run import Command
 from django_redbeat.models import PeriodicTask
@@ -144,6 +144,7 @@ def test_an_edit_reaches_the_sleeping_beat(redis_client, broker):
     make_task(args=[1])  # every hour, last run two hours ago: due when beat starts
     two_hours_ago = timezone.now() - timedelta(hours=2)
     redis_client.hset("redbeat:job", "meta", dumps({"last_run_at": two_hours_ago}))
+    redis_client.zadd("redbeat::schedule", {"redbeat:job": to_timestamp(two_hours_ago) + 3600})
 
     def act(command):
         wait_for(lambda: run_count(redis_client) == 1, 10, "the first run")

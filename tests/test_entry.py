@@ -196,3 +196,32 @@ def test_due_at_is_right_across_a_dst_change(celery_app, clock):
     entry = make(celery_app, sched=crontab(hour=9, minute=0), last_run_at=clock())
 
     assert entry.due_at == datetime(2026, 3, 29, 9, 0, tzinfo=paris)  # 07:00 UTC, not 08:00
+
+
+def test_save_many_only_changed_writes_nothing_for_unchanged_entries(celery_app, round_trips):
+    entries = [make(celery_app, name=f"e{n}") for n in range(3)]
+    assert RedBeatSchedulerEntry.save_many(entries, app=celery_app) == 3
+
+    again = [make(celery_app, name=f"e{n}") for n in range(3)]
+    again[1] = make(celery_app, name="e1", sched=every(5))  # one definition changed
+    round_trips.round_trips = 0
+
+    written = RedBeatSchedulerEntry.save_many(again, app=celery_app, only_changed=True)
+
+    assert written == 1
+    assert round_trips.round_trips == 2  # one read, one write
+    assert RedBeatSchedulerEntry.from_key("redbeat:e1", app=celery_app).schedule == every(5)
+
+
+def test_save_many_only_changed_restores_an_entry_missing_from_the_schedule(
+    celery_app, redis_client
+):
+    RedBeatSchedulerEntry.save_many([make(celery_app)], app=celery_app)
+    redis_client.zrem(SCHEDULE_KEY, "redbeat:add")
+
+    written = RedBeatSchedulerEntry.save_many(
+        [make(celery_app)], app=celery_app, only_changed=True
+    )
+
+    assert written == 1
+    assert redis_client.zscore(SCHEDULE_KEY, "redbeat:add") is not None
