@@ -81,7 +81,7 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
         kind_fieldset(_("One-off"), ["oneoff"], ("run_at",)),
         (_("Arguments"), {"fields": ("args", "kwargs")}),
         (_("Sending"), {"fields": (
-            ("queue", "exchange", "routing_key"), "priority", "headers",
+            ("queue", "exchange", "routing_key"), "priority", "headers", "extra_options",
             ("expires", "expire_seconds"), "one_off", "start_time",
         )}),
         (_("Run state (from Redis)"), {

@@ -37,7 +37,8 @@ OPTION_FIELDS = frozenset({"queue", "exchange", "routing_key", "priority", "head
 #: The fields an import writes, and that its digest covers (a description is the user's own).
 IMPORTED_FIELDS = (
     "task", "args", "kwargs", "enabled", "queue", "exchange", "routing_key", "priority",
-    "headers", "expires", "expire_seconds", "one_off", "start_time", "kind", "every", "period",
+    "headers", "extra_options", "expires", "expire_seconds", "one_off", "start_time", "kind",
+    "every", "period",
     "minute", "hour", "day_of_week", "day_of_month", "month_of_year", "rrule", "timezone",
     "solar_event", "latitude", "longitude", "run_at",
 )  # fmt: skip
@@ -204,13 +205,8 @@ def option_fields(options: Any) -> dict[str, Any]:
     """The model's option fields for an entry's ``options`` (EntryError for unknown options)."""
     if not isinstance(options, dict):
         raise EntryError(f"'options' must be a dict, not {type(options).__name__}")
-    unknown = set(options) - OPTION_FIELDS
-    if unknown:
-        raise EntryError(
-            f"option(s) {', '.join(sorted(map(str, unknown)))} cannot be stored in a periodic "
-            f"task (it keeps {', '.join(sorted(OPTION_FIELDS))})"
-        )
     fields = {name: options[name] for name in OPTION_FIELDS - {"expires"} if name in options}
+    fields["extra_options"] = {k: v for k, v in options.items() if k not in OPTION_FIELDS}
     expires = options.get("expires")
     if isinstance(expires, datetime):
         fields["expires"] = expires if timezone.is_aware(expires) else timezone.make_aware(expires)

@@ -26,6 +26,10 @@ def validate_name(name: str) -> None:
         raise ValidationError(str(exc)) from None
 
 
+#: The options that have a field of their own (``extra_options`` may not repeat them).
+NAMED_OPTIONS = frozenset({"queue", "exchange", "routing_key", "priority", "headers", "expires"})
+
+
 class ScheduleKind(models.TextChoices):
     INTERVAL = "interval", _("Interval")
     CRONTAB = "crontab", _("Crontab")
@@ -99,6 +103,10 @@ class PeriodicTask(models.Model):
         _("priority"), null=True, blank=True, validators=[MaxValueValidator(255)]
     )
     headers = models.JSONField(_("message headers"), default=dict, blank=True)
+    extra_options = models.JSONField(
+        _("other options"), default=dict, blank=True,
+        help_text=_('Any other apply_async option, as JSON, e.g. {"countdown": 5}.'),
+    )  # fmt: skip
     expires = models.DateTimeField(
         _("expires at"), null=True, blank=True,
         help_text=_("A sent task that has not started by then is discarded."),
@@ -188,13 +196,23 @@ class PeriodicTask(models.Model):
             "priority": self.priority, "headers": self.headers,
             "expires": self.expires or self.expire_seconds,
         }  # fmt: skip
-        return {name: value for name, value in options.items() if value not in (None, "", {})}
+        options = {name: value for name, value in options.items() if value not in (None, "", {})}
+        return {**self.extra_options, **options}
 
     def clean(self) -> None:
         model_schedules.clear_other_kinds(self)
         errors = {**self._option_errors(), **model_schedules.errors(self)}
         if errors:
             raise ValidationError(errors)
+
+    def _extra_option_errors(self) -> dict[str, str]:
+        if not isinstance(self.extra_options, dict):
+            return {"extra_options": _('Other options must be a JSON object, e.g. {"x": 1}.')}
+        named = sorted(set(self.extra_options) & NAMED_OPTIONS)
+        if named:
+            message = _("Set %(names)s with its own field, not here.")
+            return {"extra_options": message % {"names": ", ".join(named)}}
+        return {}
 
     def _option_errors(self) -> dict[str, str]:
         errors = {}
@@ -204,6 +222,7 @@ class PeriodicTask(models.Model):
             errors["kwargs"] = _('Keyword arguments must be a JSON object, e.g. {"x": 1}.')
         if not isinstance(self.headers, dict):
             errors["headers"] = _('Headers must be a JSON object, e.g. {"tenant": "a"}.')
+        errors.update(self._extra_option_errors())
         if self.expires and self.expire_seconds:
             errors["expire_seconds"] = _("Set either an expiry time or seconds, not both.")
         return errors

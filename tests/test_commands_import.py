@@ -219,7 +219,7 @@ def test_bad_entries_are_reported_by_name_and_the_others_imported(redis_client):
         "unknown-type": {"task": "tests.add", "schedule": "every day"},
         "not-json": {"task": "tests.add", "schedule": 60, "args": [object()]},
         "bad-priority": {"task": "tests.add", "schedule": 60, "options": {"priority": 300}},
-        "unknown-option": {"task": "tests.add", "schedule": 60, "options": {"countdown": 5}},
+        "bad-option": {"task": "tests.add", "schedule": 60, "options": {"countdown": object()}},
         "no-task": {"schedule": 60},
         "fraction": {"task": "tests.add", "schedule": 0.5},
         "relative": {"task": "tests.add", "schedule": 60, "relative": True},
@@ -242,12 +242,22 @@ def test_bad_entries_are_reported_by_name_and_the_others_imported(redis_client):
     assert (
         "error    bad-priority: priority: Ensure this value is less than or equal to 255" in errors
     )
-    assert "error    unknown-option: option(s) countdown cannot be stored" in errors
+    assert "error    bad-option: extra_options: Value must be valid JSON." in errors
     assert "error    no-task: 'task' must be the task's name" in errors
     assert "error    fraction: schedule: an interval of 0.5 s is not a whole number" in errors
     assert "error    relative: a 'relative' interval cannot be stored" in errors
     assert "error    :reserved: name: Entry name ':reserved' starts with ':'" in errors
     assert "error    typo: unknown key(s) kwarg" in errors
+
+
+def test_any_other_option_is_kept_and_sent(redis_client, celery_app):
+    options = {"queue": "q", "countdown": 5, "soft_time_limit": 30, "retry": False}
+
+    run(schedule={"opts": {"task": "tests.add", "schedule": 60, "options": options}})
+
+    assert row("opts").extra_options == {"countdown": 5, "soft_time_limit": 30, "retry": False}
+    stored = RedBeatSchedulerEntry.from_key("redbeat:opts", app=celery_app)
+    assert stored.options == options
 
 
 def test_the_celery_apps_beat_schedule_when_the_settings_have_none(celery_app):

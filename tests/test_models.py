@@ -248,3 +248,24 @@ def test_upcoming_stops_when_the_schedule_ends(celery_app):
     built = oneoff(now + timedelta(hours=1), app=celery_app)
     assert model_schedules.upcoming(built, None) == [now + timedelta(hours=1)]
     assert model_schedules.upcoming(built, now + timedelta(hours=1)) == []
+
+
+def test_other_options_are_sent_with_the_named_ones():
+    from django_redbeat.models import PeriodicTask
+
+    task = PeriodicTask(name="x", task="t", queue="q", extra_options={"countdown": 5})
+
+    assert task.options == {"queue": "q", "countdown": 5}
+
+
+def test_other_options_may_not_repeat_a_named_option():
+    import pytest
+    from django.core.exceptions import ValidationError
+
+    from django_redbeat.models import PeriodicTask
+
+    task = PeriodicTask(name="x", task="t", kind="interval", every=5, period="seconds",
+                        extra_options={"queue": "elsewhere"})  # fmt: skip
+    with pytest.raises(ValidationError) as caught:
+        task.clean()
+    assert "queue" in str(caught.value.message_dict["extra_options"])
