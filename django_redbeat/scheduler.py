@@ -9,10 +9,7 @@ configured, only the holder claims and sends; the others stand by and retry.
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
-from dataclasses import dataclass, field
-from datetime import datetime
 from functools import cached_property
 from typing import Any
 
@@ -27,31 +24,16 @@ from django_redbeat.config import ensure_conf
 from django_redbeat.connection import RETRYABLE_ERRORS, get_redis
 from django_redbeat.decoder import dumps, from_timestamp, to_timestamp
 from django_redbeat.entry import RedBeatSchedulerEntry
-from django_redbeat.exceptions import DecodeError, EntryNotFound, LockNotOwned
+from django_redbeat.exceptions import LockNotOwned
 from django_redbeat.lock import BeatLock, LockKeeper
 from django_redbeat.redis_urls import safe_url
 from django_redbeat.signals import schedule_installed
+from django_redbeat.window import Due, DueWindow, read_due_window
 
 logger = logging.getLogger("celery.beat")
 
 #: The header that carries the scheduled time (ISO 8601, UTC) of the slot a task was sent for.
 SCHEDULED_AT_HEADER = "redbeat_scheduled_at"
-
-
-@dataclass
-class Due:
-    entry: RedBeatSchedulerEntry
-    slot: int  # the score read: the scheduled time, UNIX seconds
-    stored_meta: str  # the run state as read: what a failed send puts back
-
-
-@dataclass
-class DueWindow:
-    """What one tick read: the due entries, whether more were left, the next due time."""
-
-    due: list[Due] = field(default_factory=list)
-    truncated: bool = False
-    next_score: float | None = None
 
 
 class RedBeatScheduler(Scheduler):
@@ -165,55 +147,7 @@ class RedBeatScheduler(Scheduler):
         return {due.entry.name: due.entry for due in self._read_due_window().due}
 
     def _read_due_window(self) -> DueWindow:
-        conf = self.app.redbeat_conf
-        now = to_timestamp(self.app.now())
-        limit = self.max_due_per_tick
-        with get_redis(self.app).pipeline(transaction=False) as pipe:
-            pipe.zrangebyscore(conf.schedule_key, 0, now, 0, limit + 1, withscores=True)
-            pipe.zrangebyscore(conf.schedule_key, f"({now}", "+inf", 0, 1, withscores=True)
-            due, upcoming = pipe.execute()
-        window = DueWindow(truncated=len(due) > limit)
-        window.next_score = upcoming[0][1] if upcoming else None
-        window.due = self._load(dict(due[:limit]))
-        return window
-
-    def _load(self, slots: dict[str, float]) -> list[Due]:
-        """Read the due entries in one round trip; skip (and keep) those that cannot be read."""
-        if not slots:
-            return []
-        with get_redis(self.app).pipeline(transaction=False) as pipe:
-            for key in slots:
-                pipe.hmget(key, "definition", "meta")
-            stored = pipe.execute()
-        loaded = []
-        now = self.app.now()
-        for (key, slot), (definition, meta) in zip(slots.items(), stored, strict=True):
-            try:
-                entry = self.Entry.from_stored(key, definition, meta, app=self.app)
-            except EntryNotFound:
-                self._drop_dangling(key)
-            except DecodeError as exc:
-                self._set_aside(key, exc)
-            else:
-                # one clock per tick: reading the app's clock costs more than the rest of an
-                # entry's scheduling, and a tick is short
-                entry.schedule.nowfun = functools.partial(_same_time, now)
-                loaded.append(Due(entry, int(slot), meta or ""))
-        return loaded
-
-    def _drop_dangling(self, key: str) -> None:
-        logger.error("beat: %s is in the schedule but has no definition; removing it", key)
-        get_redis(self.app).zrem(self.app.redbeat_conf.schedule_key, key)
-
-    def _set_aside(self, key: str, exc: DecodeError) -> None:
-        """Keep a broken entry in Redis, out of the next ticks' way; others keep running."""
-        retry_at = to_timestamp(self.app.now()) + defaults.BROKEN_ENTRY_RETRY
-        logger.error(
-            "beat: Skipping %s, which cannot be read (%s); it is kept in Redis and tried again "
-            "in %d s. Fix it by saving the entry again, or delete it.",
-            key, exc, defaults.BROKEN_ENTRY_RETRY,
-        )  # fmt: skip
-        get_redis(self.app).zadd(self.app.redbeat_conf.schedule_key, {key: retry_at})
+        return read_due_window(self.app, self.Entry, self.max_due_per_tick)
 
     def _run(self, window: DueWindow) -> float:
         """Claim and send the due entries; put back those read early; return the sleep."""
@@ -349,10 +283,6 @@ class RedBeatScheduler(Scheduler):
             duration = humanize_seconds(self.lock_timeout)
             lines.append(f"       . lock -> `{self.lock_key}` {duration} ({self.lock_timeout}s)")
         return "\n".join(lines)
-
-
-def _same_time(moment: datetime) -> datetime:
-    return moment
 
 
 @beat_init.connect

@@ -1,0 +1,98 @@
+"""The due window: the entries a tick sends, read without touching the others.
+
+One round trip reads the due keys (at most ``limit``) and the next due time, one more reads the
+due entries' hashes. An entry that cannot be read is logged, kept and tried again later; a
+schedule member without its hash is removed.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from celery import Celery
+
+from django_redbeat import defaults
+from django_redbeat.connection import get_redis
+from django_redbeat.decoder import to_timestamp
+from django_redbeat.entry import RedBeatSchedulerEntry as Entry
+from django_redbeat.exceptions import DecodeError, EntryNotFound
+
+logger = logging.getLogger("celery.beat")
+
+
+@dataclass
+class Due:
+    entry: Entry
+    slot: int  # the score read: the scheduled time, UNIX seconds
+    stored_meta: str  # the run state as read: what a failed send puts back
+
+
+@dataclass
+class DueWindow:
+    """What one tick read: the due entries, whether more were left, the next due time."""
+
+    due: list[Due] = field(default_factory=list)
+    truncated: bool = False
+    next_score: float | None = None
+
+
+def read_due_window(app: Celery, entry_class: type[Entry], limit: int) -> DueWindow:
+    """What is due now: at most ``limit`` entries, whether more were left, the next due time."""
+    conf = app.redbeat_conf
+    now = to_timestamp(app.now())
+    with get_redis(app).pipeline(transaction=False) as pipe:
+        pipe.zrangebyscore(conf.schedule_key, 0, now, 0, limit + 1, withscores=True)
+        pipe.zrangebyscore(conf.schedule_key, f"({now}", "+inf", 0, 1, withscores=True)
+        due, upcoming = pipe.execute()
+    window = DueWindow(truncated=len(due) > limit)
+    window.next_score = upcoming[0][1] if upcoming else None
+    window.due = _load(app, entry_class, dict(due[:limit]))
+    return window
+
+
+def _load(app: Celery, entry_class: type[Entry], slots: dict[str, float]) -> list[Due]:
+    """Read the due entries in one round trip; skip (and keep) those that cannot be read."""
+    if not slots:
+        return []
+    with get_redis(app).pipeline(transaction=False) as pipe:
+        for key in slots:
+            pipe.hmget(key, "definition", "meta")
+        stored = pipe.execute()
+    loaded = []
+    now = app.now()
+    for (key, slot), (definition, meta) in zip(slots.items(), stored, strict=True):
+        try:
+            entry = entry_class.from_stored(key, definition, meta, app=app)
+        except EntryNotFound:
+            _drop_dangling(app, key)
+        except DecodeError as exc:
+            _set_aside(app, key, exc)
+        else:
+            # one clock per tick: reading the app's clock costs more than the rest of an
+            # entry's scheduling, and a tick is short
+            entry.schedule.nowfun = functools.partial(_same_time, now)
+            loaded.append(Due(entry, int(slot), meta or ""))
+    return loaded
+
+
+def _drop_dangling(app: Celery, key: str) -> None:
+    logger.error("beat: %s is in the schedule but has no definition; removing it", key)
+    get_redis(app).zrem(app.redbeat_conf.schedule_key, key)
+
+
+def _set_aside(app: Celery, key: str, exc: DecodeError) -> None:
+    """Keep a broken entry in Redis, out of the next ticks' way; others keep running."""
+    retry_at = to_timestamp(app.now()) + defaults.BROKEN_ENTRY_RETRY
+    logger.error(
+        "beat: Skipping %s, which cannot be read (%s); it is kept in Redis and tried again "
+        "in %d s. Fix it by saving the entry again, or delete it.",
+        key, exc, defaults.BROKEN_ENTRY_RETRY,
+    )  # fmt: skip
+    get_redis(app).zadd(app.redbeat_conf.schedule_key, {key: retry_at})
+
+
+def _same_time(moment: datetime) -> datetime:
+    return moment
