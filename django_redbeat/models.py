@@ -68,7 +68,11 @@ class PeriodicTaskQuerySet(models.QuerySet):
 
     def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[Any]:
         created = super().bulk_create(objs, *args, **kwargs)
-        _sync_after_commit({task.name for task in created}, self.db)
+        from django_redbeat import sync  # sync imports this module
+
+        # new rows are written as created: nothing to read back (a later change in the same
+        # transaction syncs again after them)
+        sync.sync_tasks_after_commit(created, using=self.db)
         return created
 
     def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:

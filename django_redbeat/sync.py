@@ -87,6 +87,11 @@ def sync_after_commit(names: Iterable[str], using: str | None = None) -> None:
     transaction.on_commit(lambda: sync_names(names), using=using)
 
 
+def sync_tasks_after_commit(tasks: list[PeriodicTask], using: str | None = None) -> None:
+    """Write these rows, as they are, once the current transaction commits."""
+    transaction.on_commit(lambda: sync_tasks(tasks), using=using)
+
+
 def sync_names(names: Iterable[str], app: Celery | None = None) -> list[SyncFailure]:
     """Make Redis match the database for these names: write the tasks that exist, remove the
     database's entries of names no row has any more (a rename, a delete)."""
