@@ -27,7 +27,7 @@ REPO = HERE.parent
 if str(REPO) not in sys.path:  # run as a script: the repository's test helpers
     sys.path.insert(0, str(REPO))
 
-from tests.redis_server import RedisServer, redis_server_binary  # noqa: E402
+from tests.redis_server import RedisServer  # noqa: E402
 
 #: Seconds a process gets to stop after SIGTERM before it is killed.
 STOP_TIMEOUT = 15
@@ -35,23 +35,6 @@ WORKER = [
     "-m", "celery", "-A", "example", "worker", "--loglevel", "INFO", "--concurrency", "2",
     "--without-gossip", "--without-mingle", "--without-heartbeat", "--hostname", "demo@%h",
 ]  # fmt: skip
-
-
-class DemoRedis(RedisServer):
-    """The test suite's redis-server, in a session of its own: Ctrl-C in the terminal reaches the
-    demo only, which stops Redis after the processes that use it."""
-
-    def start(self, timeout: float = 10.0) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        args = [
-            redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
-            "--dir", str(self.directory), "--save", "", "--appendonly", "no",
-            "--logfile", str(self.directory / "redis.log"),
-        ]  # fmt: skip
-        self.process = subprocess.Popen(
-            args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
-        )
-        self._wait_until_ready(timeout)
 
 
 class ProcessFailed(RuntimeError):
@@ -69,7 +52,7 @@ class Demo:
         paths = [str(HERE), self.env.get("PYTHONPATH")]
         self.env["PYTHONPATH"] = os.pathsep.join(path for path in paths if path)
         self.echo = echo
-        self.redis: DemoRedis | None = None
+        self.redis: RedisServer | None = None
         self.processes: dict[str, subprocess.Popen[str]] = {}
         self._readers: list[threading.Thread] = []
         self._print_lock = threading.Lock()
@@ -80,7 +63,9 @@ class Demo:
         """The Redis URL: REDBEAT_REDIS_URL if set, else a redis-server started here."""
         if self.env.get("REDBEAT_REDIS_URL"):
             return self.env["REDBEAT_REDIS_URL"]
-        self.redis = DemoRedis(Path(tempfile.mkdtemp(prefix="redbeat-demo-")))
+        # in a session of its own: Ctrl-C in the terminal reaches the demo only, which stops Redis
+        # after the processes that use it
+        self.redis = RedisServer(Path(tempfile.mkdtemp(prefix="redbeat-demo-")), new_session=True)
         self.redis.start()
         self.env["REDBEAT_REDIS_URL"] = self.redis.url
         return self.redis.url

@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import random
 import shutil
-import signal
 import socket
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 
-from tests.redis_server import free_port, redis_server_binary
+from tests.redis_server import (
+    RedisProcess,
+    RedisServer,
+    ServerFailed,
+    free_port,
+    redis_server_binary,
+    stopped_on_error,
+)
 from tests.system.processes import wait_for
 
 SERVICE = "mymaster"
@@ -36,88 +39,8 @@ def redis_cli_binary() -> str:
     return str(beside)
 
 
-class RedisProcess:
-    """One redis-server (or sentinel) process; ``ping`` says when it is ready."""
-
-    def __init__(self, directory: Path, args: list[str], port: int, **client: Any) -> None:
-        self.directory = Path(directory)
-        self.args = args
-        self.port = port
-        self.client_options = {"host": "127.0.0.1", "port": port, **client}
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def log_path(self) -> Path:
-        return self.directory / "redis.log"
-
-    def client(self, **options: Any) -> redis.Redis:
-        return redis.Redis(**{**self.client_options, "decode_responses": True, **options})
-
-    def start(self, timeout: float = 10.0) -> RedisProcess:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        command = [redis_server_binary(), *self.args]
-        self.process = subprocess.Popen(
-            command, cwd=self.directory, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        client = self.client(socket_connect_timeout=0.5)
-        try:
-            with stopped_on_error(self):
-                wait_for(lambda: self._ready(client), timeout, f"redis on port {self.port}")
-        finally:
-            client.close()
-        return self
-
-    def _ready(self, client: redis.Redis) -> bool:
-        assert self.process is not None
-        if self.process.poll() is not None:
-            raise ServerFailed(self.process.stderr.read().decode() + self._log())
-        try:
-            return bool(client.ping())
-        except redis.exceptions.ConnectionError:
-            return False
-
-    def _log(self) -> str:
-        return self.log_path.read_text() if self.log_path.exists() else ""
-
-    def kill(self) -> None:
-        """SIGKILL: the server vanishes as in a crash."""
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-
-
-@contextmanager
-def stopped_on_error(started: Any) -> Iterator[None]:
-    """Stop what a failed set-up had started (a fixture's teardown never runs then)."""
-    try:
-        yield
-    except BaseException:
-        started.stop()
-        raise
-
-
-class ServerFailed(RuntimeError):
-    """redis-server exited at start (its stderr and log are the message)."""
-
-
-def server(directory: Path, *extra: str, port: int | None = None, **client: Any) -> RedisProcess:
-    port = port or free_port()
-    args = [
-        "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-        "--dir", str(directory), "--logfile", str(Path(directory) / "redis.log"),
-        "--repl-diskless-sync-delay", "0", *extra,
-    ]  # fmt: skip
-    return RedisProcess(directory, args, port, **client)
+def server(directory: Path, *extra: str, port: int | None = None, **client: Any) -> RedisServer:
+    return RedisServer(directory, "--repl-diskless-sync-delay", "0", *extra, port=port, **client)
 
 
 # ---- TLS ---------------------------------------------------------------------------------------
