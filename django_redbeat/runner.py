@@ -54,9 +54,8 @@ class DatabaseScheduler(RedBeatScheduler):
     keeps their run state rather than deleting them as statics no longer configured.
     """
 
-    def install_default_entries(self, data: dict[str, Any]) -> None:
-        data.clear()  # RedBeatScheduler.install_statics passes its copy of beat_schedule here
-        super().install_default_entries(data)
+    def static_schedule(self) -> dict[str, Any]:
+        return {}  # the database is the schedule: redbeat_import brings beat_schedule there
 
     def install_statics(self) -> None:
         close_old_connections()  # beat is long-lived: the last connection may have timed out
@@ -142,7 +141,7 @@ class BeatRunner:
                 if self.scheduler.holds_lock:
                     self._wait_for_change(seconds)
                 else:
-                    self._wait_for_release(seconds)
+                    self.scheduler.wait_for_release(seconds, self._is_shutdown)
         finally:
             self.sleeping_until = None
 
@@ -175,17 +174,6 @@ class BeatRunner:
         # standby would try the lock
         left = min(deadline - time.monotonic(), self.scheduler.lock_renewal_interval)
         self._is_shutdown.wait(max(0.0, left))
-
-    def _wait_for_release(self, seconds: float) -> None:
-        """Until the holder releases the lock, or ``seconds`` pass."""
-        lock = self.scheduler.lock
-        try:
-            if lock is not None:
-                lock.wait_for_release(seconds)
-                return
-        except RETRYABLE_ERRORS as exc:
-            logger.debug("beat: Cannot wait for the lock's release (%s)", exc)
-        self._is_shutdown.wait(seconds)
 
     def _subscribe(self) -> Any:
         """The wake-up channel's subscription (made once), or None while Redis is away or

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from functools import cached_property
 from typing import Any
 
@@ -81,8 +82,12 @@ class RedBeatScheduler(Scheduler):
         if not self.lock_key or self._held:
             self.install_statics()
 
+    def static_schedule(self) -> dict[str, Any]:
+        """The entries installed as statics (before Celery's defaults): ``beat_schedule``."""
+        return dict(self.app.redbeat_conf.schedule or {})
+
     def install_statics(self) -> None:
-        schedule = dict(self.app.redbeat_conf.schedule or {})
+        schedule = self.static_schedule()
         self.install_default_entries(schedule)
         self._prune_statics(set(schedule))
         self.update_from_dict(schedule)
@@ -224,6 +229,17 @@ class RedBeatScheduler(Scheduler):
 
     # ---- the lock ----------------------------------------------------------------------------
 
+    def wait_for_release(self, seconds: float, shutdown: threading.Event) -> None:
+        """Stand by until the holder releases the lock (a clean shutdown) or ``seconds`` pass;
+        while Redis is away, until ``shutdown`` is set or ``seconds`` pass."""
+        try:
+            if self.lock is not None:
+                self.lock.wait_for_release(seconds)
+                return
+        except RETRYABLE_ERRORS as exc:
+            logger.error("beat: Redis unavailable (%s) while standing by", exc)
+        shutdown.wait(seconds)
+
     def _standby_interval(self) -> float:
         return self.lock_renewal_interval
 
@@ -293,22 +309,11 @@ def acquire_distributed_beat_lock(sender: Any = None, **kwargs: Any) -> None:
         return
     logger.info("beat: Acquiring lock %s...", scheduler.lock_key)
     while not _try_lock(scheduler):
-        _wait_for_release(scheduler, sender._is_shutdown)
+        scheduler.wait_for_release(scheduler._standby_interval(), sender._is_shutdown)
         if sender._is_shutdown.is_set():
             return
     if scheduler._statics_pending:
         scheduler.install_statics()
-
-
-def _wait_for_release(scheduler: RedBeatScheduler, shutdown: Any) -> None:
-    """Stand by until the holder releases the lock (a clean shutdown) or a retry is due."""
-    try:
-        if scheduler.lock is not None:
-            scheduler.lock.wait_for_release(scheduler._standby_interval())
-            return
-    except RETRYABLE_ERRORS as exc:
-        logger.error("beat: Redis unavailable (%s) while standing by", exc)
-    shutdown.wait(scheduler._standby_interval())
 
 
 def _try_lock(scheduler: RedBeatScheduler) -> bool:
