@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from celery import Celery
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from django_redbeat.entry import RedBeatSchedulerEntry
+from django_redbeat.models import PeriodicTask
 from tests.redis_server import RedisServer
 from tests.round_trips import RoundTripCounter
 
@@ -51,3 +54,14 @@ def own_redis(tmp_path: Path, django_celery_app: Celery) -> Iterator[RedisServer
     }
     yield server
     server.stop()
+
+
+def make_task(name: str = "job", **fields: Any) -> PeriodicTask:
+    """A saved interval task (every 5 minutes unless ``fields`` say otherwise)."""
+    values = {"task": "tests.add", "kind": "interval", "every": 5, "period": "minutes"}
+    return PeriodicTask.objects.create(name=name, **{**values, **fields})
+
+
+def stored(celery_app: Celery, name: str = "job") -> RedBeatSchedulerEntry:
+    """The entry Redis holds for a task."""
+    return RedBeatSchedulerEntry.from_key("redbeat:" + name, app=celery_app)

@@ -14,8 +14,8 @@ from django.urls import reverse
 from kombu import Exchange, Queue
 
 from django_redbeat.decoder import dumps
-from django_redbeat.entry import RedBeatSchedulerEntry
 from django_redbeat.models import PeriodicTask
+from tests.django_fixtures import make_task, stored
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -46,15 +46,6 @@ def form_data(**fields) -> dict[str, str]:
     }  # fmt: skip
     data.update(fields)
     return {name: value for name, value in data.items() if value is not None}
-
-
-def make_task(name="job", **fields) -> PeriodicTask:
-    values = {"task": "tests.add", "kind": "interval", "every": 5, "period": "minutes"}
-    return PeriodicTask.objects.create(name=name, **{**values, **fields})
-
-
-def stored(celery_app, name="job") -> RedBeatSchedulerEntry:
-    return RedBeatSchedulerEntry.from_key("redbeat:" + name, app=celery_app)
 
 
 def messages_of(response) -> list[str]:

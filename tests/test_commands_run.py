@@ -6,6 +6,7 @@ watches Redis, changes tasks and stops it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -30,6 +31,7 @@ from django_redbeat.entry import RedBeatSchedulerEntry
 from django_redbeat.management.commands.redbeat_run import Command
 from django_redbeat.models import PeriodicTask
 from django_redbeat.sync import MANAGED_BY, MANAGED_FIELD
+from tests.django_fixtures import make_task
 from tests.system.processes import wait_for
 
 pytestmark = [
@@ -118,9 +120,7 @@ def run_count(redis_client, name: str = "job") -> int:
     return RedBeatSchedulerEntry.decode_meta(meta).get("total_run_count") or 0
 
 
-def make_task(name="job", **fields) -> PeriodicTask:
-    values = {"task": "tests.add", "kind": "interval", "every": 1, "period": "hours"}
-    return PeriodicTask.objects.create(name=name, **{**values, **fields})
+make_task = functools.partial(make_task, every=1, period="hours")
 
 
 # ---- waking up ---------------------------------------------------------------------------------

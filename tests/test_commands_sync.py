@@ -15,6 +15,7 @@ from django_redbeat import sync
 from django_redbeat.decoder import dumps
 from django_redbeat.entry import RedBeatSchedulerEntry
 from django_redbeat.models import PeriodicTask
+from tests.django_fixtures import make_task, stored
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -22,11 +23,6 @@ pytestmark = [
 ]
 
 SCHEDULE = "redbeat::schedule"
-
-
-def make_task(name="job", **fields) -> PeriodicTask:
-    values = {"task": "tests.add", "kind": "interval", "every": 5, "period": "minutes"}
-    return PeriodicTask.objects.create(name=name, **{**values, **fields})
 
 
 def raw_update(name: str, **fields) -> None:
@@ -44,10 +40,6 @@ def run(*args: str) -> str:
     out = StringIO()
     call_command("redbeat_sync", *args, stdout=out)
     return out.getvalue()
-
-
-def stored(celery_app, name="job") -> RedBeatSchedulerEntry:
-    return RedBeatSchedulerEntry.from_key("redbeat:" + name, app=celery_app)
 
 
 def test_in_step(redis_client):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime, timezone
 
@@ -13,6 +14,7 @@ from django_redbeat.decoder import dumps
 from django_redbeat.entry import RedBeatSchedulerEntry
 from django_redbeat.models import PeriodicTask
 from django_redbeat.scheduler import RedBeatScheduler
+from tests.django_fixtures import make_task, stored
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -22,13 +24,7 @@ pytestmark = [
 SCHEDULE = "redbeat::schedule"
 
 
-def make_task(name="job", **fields) -> PeriodicTask:
-    values = {"task": "tests.add", "kind": "interval", "every": 10, "period": "minutes"}
-    return PeriodicTask.objects.create(name=name, **{**values, **fields})
-
-
-def stored(celery_app, name="job") -> RedBeatSchedulerEntry:
-    return RedBeatSchedulerEntry.from_key("redbeat:" + name, app=celery_app)
+make_task = functools.partial(make_task, every=10, period="minutes")
 
 
 def test_save_writes_the_entry(celery_app, redis_client):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -14,6 +15,7 @@ from django_redbeat.decoder import dumps
 from django_redbeat.entry import RedBeatSchedulerEntry
 from django_redbeat.exceptions import ConfigurationError
 from django_redbeat.models import PeriodicTask
+from tests.django_fixtures import make_task
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -24,9 +26,7 @@ UTC = timezone.utc
 SCHEDULE = "redbeat::schedule"
 
 
-def make_task(name="job", **fields) -> PeriodicTask:
-    values = {"task": "tests.add", "kind": "interval", "every": 1, "period": "minutes"}
-    return PeriodicTask.objects.create(name=name, **{**values, **fields})
+make_task = functools.partial(make_task, every=1, period="minutes")
 
 
 def test_the_wire_format_is_the_engines(redis_client, celery_app):
