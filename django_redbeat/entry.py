@@ -238,8 +238,8 @@ class RedBeatSchedulerEntry(ScheduleEntry):
             raise DecodeError(str(exc), key=key) from exc
         except (TypeError, ValueError) as exc:
             raise DecodeError(f"invalid definition: {exc}", key=key) from exc
+        # a stored null means "never run": keep it, where the constructor would put now
         entry.last_run_at = run_state.get("last_run_at")
-        entry.total_run_count = run_state.get("total_run_count") or 0
         return entry
 
     @staticmethod

@@ -208,10 +208,10 @@ class RedBeatScheduler(Scheduler):
 
     def _rescore(self, items: list[Due]) -> None:
         """Entries read before their time (score rounded down, or stale): store the right one."""
-        wrong = [item.entry for item in items if item.entry.score != item.slot]
+        scores = ((item.entry.key, item.entry.score, item.slot) for item in items)
+        wrong = {key: score for key, score, slot in scores if score != slot}
         if wrong:
-            schedule_key = self.app.redbeat_conf.schedule_key
-            get_redis(self.app).zadd(schedule_key, {entry.key: entry.score for entry in wrong})
+            get_redis(self.app).zadd(self.app.redbeat_conf.schedule_key, wrong)
 
     def _sleep_after(
         self, window: DueWindow, won: list[Claim], waiting: list[float | None], retried: bool

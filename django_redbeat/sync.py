@@ -101,12 +101,17 @@ def sync_names(names: Iterable[str], app: Celery | None = None) -> list[SyncFail
     return sync_tasks(tasks, app) + remove_names(gone, app)
 
 
-def sync_tasks(tasks: Iterable[PeriodicTask], app: Celery | None = None) -> list[SyncFailure]:
-    """Write these tasks' entries; the run state already in Redis is kept."""
+def sync_tasks(
+    tasks: Iterable[PeriodicTask], app: Celery | None = None, only_changed: bool = False
+) -> list[SyncFailure]:
+    """Write these tasks' entries (with ``only_changed``, those Redis lacks or holds
+    differently); the run state already in Redis is kept."""
     app = celery_app(app)
     entries, failures = _entries(tasks, app)
     failures += _guarded(
-        [entry.name for entry in entries], lambda: save_entries(entries, app), app
+        [entry.name for entry in entries],
+        lambda: save_entries(entries, app, only_changed=only_changed),
+        app,
     )
     return _report(failures)
 
@@ -114,14 +119,7 @@ def sync_tasks(tasks: Iterable[PeriodicTask], app: Celery | None = None) -> list
 def rebuild(app: Celery | None = None) -> list[SyncFailure]:
     """Write every task's entry that Redis lacks or holds differently (what a flushed Redis
     lost comes back; run state is kept; unchanged entries are not written again)."""
-    app = celery_app(app)
-    entries, failures = _entries(PeriodicTask.objects.all(), app)
-    failures += _guarded(
-        [entry.name for entry in entries],
-        lambda: save_entries(entries, app, only_changed=True),
-        app,
-    )
-    return _report(failures)
+    return sync_tasks(PeriodicTask.objects.all(), app, only_changed=True)
 
 
 def reset_run_state(tasks: Iterable[PeriodicTask], app: Celery | None = None) -> list[SyncFailure]:
