@@ -58,8 +58,12 @@ def _encode_datetime(dt: datetime) -> dict[str, Any]:
     if dt.tzinfo is not None:
         # an IANA name when there is one (no DST drift), else the offset in seconds
         zone = zone_name(dt.tzinfo) or dt.utcoffset().total_seconds()  # type: ignore[union-attr]
-    fields = ("year", "month", "day", "hour", "minute", "second", "microsecond")
-    encoded = {"__type__": "datetime", **{f: getattr(dt, f) for f in fields}, "timezone": zone}
+    # spelled out, not a loop over field names: beat encodes one per sent entry
+    encoded = {
+        "__type__": "datetime", "year": dt.year, "month": dt.month, "day": dt.day,
+        "hour": dt.hour, "minute": dt.minute, "second": dt.second,
+        "microsecond": dt.microsecond, "timezone": zone,
+    }  # fmt: skip
     if dt.fold:
         encoded["fold"] = 1  # the second 01:30 of a night when clocks go back
     return encoded
@@ -244,12 +248,20 @@ class RedBeatJSONDecoder(json.JSONDecoder):
             raise DecodeError(f"not JSON: {exc}") from exc
 
 
+# One of each, shared: json.dumps/loads with ``cls=`` build a new one per call, which costs
+# beat as much as the decoding itself. Both keep no state between calls.
+_ENCODER = RedBeatJSONEncoder()
+_DECODER = RedBeatJSONDecoder()
+
+
 def dumps(value: Any) -> str:
-    return json.dumps(value, cls=RedBeatJSONEncoder)
+    return _ENCODER.encode(value)
 
 
 def loads(text: str | bytes) -> Any:
-    try:
-        return json.loads(text, cls=RedBeatJSONDecoder)
-    except UnicodeDecodeError as exc:  # bytes that are not UTF-8, before the decoder runs
-        raise DecodeError(f"not JSON: {exc}") from exc
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = text.decode()
+        except UnicodeDecodeError as exc:
+            raise DecodeError(f"not JSON: {exc}") from exc
+    return _DECODER.decode(text)

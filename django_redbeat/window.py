@@ -1,8 +1,8 @@
 """The due window: the entries a tick sends, read without touching the others.
 
-One round trip reads the due keys (at most ``limit``) and the next due time, one more reads the
-due entries' hashes. An entry that cannot be read is logged, kept and tried again later; a
-schedule member without its hash is removed.
+One round trip reads the due keys (at most ``limit``) and the next due time, one more (a script)
+reads the due entries' hashes. An entry that cannot be read is logged, kept and tried again
+later; a schedule member without its hash is removed.
 """
 
 from __future__ import annotations
@@ -21,6 +21,16 @@ from django_redbeat.entry import RedBeatSchedulerEntry as Entry
 from django_redbeat.exceptions import DecodeError, EntryNotFound
 
 logger = logging.getLogger("celery.beat")
+
+
+#: KEYS: the due entry keys. Returns each one's definition and meta (nil where missing).
+READ_ENTRIES = """
+local stored = {}
+for i, key in ipairs(KEYS) do
+    stored[i] = redis.call('HMGET', key, 'definition', 'meta')
+end
+return stored
+"""
 
 
 @dataclass
@@ -57,12 +67,14 @@ def _load(app: Celery, entry_class: type[Entry], slots: dict[str, float]) -> lis
     """Read the due entries in one round trip; skip (and keep) those that cannot be read."""
     if not slots:
         return []
-    with get_redis(app).pipeline(transaction=False) as pipe:
-        for key in slots:
-            pipe.hmget(key, "definition", "meta")
-        stored = pipe.execute()
+    # a script, not a pipeline of HMGETs: the same round trip at half the client's work per
+    # entry (redis-py handles one command, not one per entry)
+    read = get_redis(app).register_script(READ_ENTRIES)
+    stored = read(keys=list(slots))
     loaded = []
-    now = app.now()
+    # one clock per tick: reading the app's clock costs more than the rest of an entry's
+    # scheduling, and a tick is short
+    same_now = functools.partial(_same_time, app.now())
     for (key, slot), (definition, meta) in zip(slots.items(), stored, strict=True):
         try:
             entry = entry_class.from_stored(key, definition, meta, app=app)
@@ -71,9 +83,7 @@ def _load(app: Celery, entry_class: type[Entry], slots: dict[str, float]) -> lis
         except DecodeError as exc:
             _set_aside(app, key, exc)
         else:
-            # one clock per tick: reading the app's clock costs more than the rest of an
-            # entry's scheduling, and a tick is short
-            entry.schedule.nowfun = functools.partial(_same_time, now)
+            entry.schedule.nowfun = same_now
             loaded.append(Due(entry, int(slot), meta or ""))
     return loaded
 

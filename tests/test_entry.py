@@ -198,6 +198,52 @@ def test_due_at_is_right_across_a_dst_change(celery_app, clock):
     assert entry.due_at == datetime(2026, 3, 29, 9, 0, tzinfo=paris)  # 07:00 UTC, not 08:00
 
 
+@pytest.mark.parametrize("ago", [0, 1, 59, 60, 61, 3600])
+@pytest.mark.parametrize("relative", [False, True])
+def test_an_interval_decides_as_celery_does(celery_app, clock, ago, relative):
+    # plain intervals take a fast path; it must agree with Celery's own schedule
+    sched = schedule(timedelta(seconds=60), relative=relative, app=celery_app)
+    last = clock() - timedelta(seconds=ago, milliseconds=250)
+    entry = make(celery_app, sched=sched, last_run_at=last)
+
+    assert entry.is_due() == sched.is_due(last)
+    expected = clock() + max(sched.remaining_estimate(last), timedelta(0))
+    assert entry.due_at == expected
+
+
+def test_an_interval_never_run_is_due_now(celery_app, clock):
+    entry = make(celery_app, sched=every(60))
+    entry.last_run_at = None
+
+    assert entry.is_due() == (True, 60.0)
+    assert entry.due_at == clock()
+
+
+def test_an_interval_reads_a_naive_last_run_as_utc(celery_app, clock):
+    celery_app.conf.timezone = "Europe/Paris"
+    naive = clock().replace(tzinfo=None) - timedelta(seconds=30)
+    entry = make(celery_app, sched=every(60), last_run_at=naive)
+
+    assert entry.due_at == clock() + timedelta(seconds=30)
+    assert entry.is_due() == (False, 30.0)
+
+
+def test_an_interval_across_a_dst_change_counts_elapsed_time(celery_app, clock):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    celery_app.conf.timezone = "Europe/Paris"
+    paris = ZoneInfo("Europe/Paris")
+    # 01:30 CET, an hour before clocks go forward; every 2 hours: due at 03:30 UTC+1 + 1 h,
+    # i.e. 04:30 CEST, two real hours later (not 03:30 CEST, one hour later)
+    last = datetime(2026, 3, 29, 1, 30, tzinfo=paris)
+    entry = make(celery_app, sched=every(7200), last_run_at=last)
+    clock.current = datetime(2026, 3, 29, 4, 0, tzinfo=paris)  # 1.5 real hours later
+
+    assert entry.due_at == datetime(2026, 3, 29, 4, 30, tzinfo=paris)
+    assert entry.is_due() == (False, 1800.0)
+
+
 def test_save_many_only_changed_writes_nothing_for_unchanged_entries(celery_app, round_trips):
     entries = [make(celery_app, name=f"e{n}") for n in range(3)]
     assert RedBeatSchedulerEntry.save_many(entries, app=celery_app) == 3
