@@ -1,7 +1,7 @@
 """The due window: the entries a tick sends, read without touching the others.
 
-One round trip reads the due keys (at most ``limit``) and the next due time, one more (a script)
-reads the due entries' hashes. An entry that cannot be read is logged, kept and tried again
+One script call reads the due keys (at most ``limit``) and the next due time, one more reads the
+due entries' hashes. An entry that cannot be read is logged, kept and tried again
 later; a schedule member without its hash is removed.
 """
 
@@ -22,6 +22,16 @@ from django_redbeat.exceptions import DecodeError, EntryNotFound
 
 logger = logging.getLogger("celery.beat")
 
+
+#: KEYS[1] the schedule key; ARGV[1] now (UNIX seconds), ARGV[2] how many due keys to read at
+#: most. Returns the due keys and the next one after now, each as a flat list of key, score.
+READ_WINDOW = """
+local now = ARGV[1]
+return {
+    redis.call('ZRANGEBYSCORE', KEYS[1], 0, now, 'WITHSCORES', 'LIMIT', 0, ARGV[2]),
+    redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf', 'WITHSCORES', 'LIMIT', 0, 1),
+}
+"""
 
 #: KEYS: the due entry keys. Returns each one's definition and meta (nil where missing).
 READ_ENTRIES = """
@@ -51,15 +61,15 @@ class DueWindow:
 
 def read_due_window(app: Celery, entry_class: type[Entry], limit: int) -> DueWindow:
     """What is due now: at most ``limit`` entries, whether more were left, the next due time."""
-    conf = app.redbeat_conf
-    now = to_timestamp(app.now())
-    with get_redis(app).pipeline(transaction=False) as pipe:
-        pipe.zrangebyscore(conf.schedule_key, 0, now, 0, limit + 1, withscores=True)
-        pipe.zrangebyscore(conf.schedule_key, f"({now}", "+inf", 0, 1, withscores=True)
-        due, upcoming = pipe.execute()
-    window = DueWindow(truncated=len(due) > limit)
-    window.next_score = upcoming[0][1] if upcoming else None
-    window.due = _load(app, entry_class, dict(due[:limit]))
+    # one script, not a pipeline of two reads: an idle tick is just this call
+    read = get_redis(app).register_script(READ_WINDOW)
+    due, upcoming = read(
+        keys=[app.redbeat_conf.schedule_key], args=[to_timestamp(app.now()), limit + 1]
+    )
+    window = DueWindow(truncated=len(due) > 2 * limit)
+    window.next_score = float(upcoming[1]) if upcoming else None
+    slots = dict(zip(due[: 2 * limit : 2], map(float, due[1 : 2 * limit : 2]), strict=True))
+    window.due = _load(app, entry_class, slots)
     return window
 
 
