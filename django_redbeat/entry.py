@@ -8,7 +8,7 @@ holds the entry's next due time as its score (-1: it will not fire again, or it 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import MINYEAR, datetime, timedelta, timezone
 from typing import Any
 
@@ -28,6 +28,9 @@ logger = logging.getLogger("celery.beat")
 
 DEFINITION_FIELDS = frozenset({"name", "task", "args", "kwargs", "options", "schedule", "enabled"})
 NEVER = -1  # the score of an entry that will not fire (finished or disabled)
+#: Extra hash fields save_many writes: the same for every entry, or a function of the entry and
+#: its definition as encoded.
+ExtraFields = dict[str, str] | Callable[[Any, str], dict[str, str]]
 #: Published on the prefix's wake-up channel by every save: a sleeping beat ticks at once.
 WAKEUP_MESSAGE = "saved"
 
@@ -160,21 +163,22 @@ class RedBeatSchedulerEntry(ScheduleEntry):
         cls,
         entries: Iterable[RedBeatSchedulerEntry],
         app: Celery,
-        extra_fields: dict[str, str] | None = None,
+        extra_fields: ExtraFields | None = None,
         only_changed: bool = False,
     ) -> int:
         """Save entries in two round trips: read what is stored, then write; return how many
         were written.
 
         Run state already in Redis is kept (and gives the score). ``extra_fields`` are written
-        into each hash too (fields celery-redbeat never reads). With ``only_changed``, an entry
+        into each hash too (fields celery-redbeat never reads): the same for every entry, or
+        a function of the entry and its encoded definition. With ``only_changed``, an entry
         stored with the same fields and the score its run state gives is not written again.
         """
         entries = list(entries)
         client = get_redis(app)
         # encode everything first: a value that is not JSON fails before any write
-        new_fields = [{"definition": dumps(e.definition), **(extra_fields or {})} for e in entries]
-        names = ["definition", *(extra_fields or {})]
+        new_fields = [_fields(entry, extra_fields) for entry in entries]
+        names = list(new_fields[0]) if new_fields else []
         stored = _read_stored(client, ensure_conf(app).schedule_key, entries, names)
         changed = []
         for entry, fields, (meta, old, score) in zip(entries, new_fields, stored, strict=True):
@@ -306,6 +310,13 @@ class RedBeatSchedulerEntry(ScheduleEntry):
     def __repr__(self) -> str:
         state = "" if self.enabled else " disabled"
         return f"<RedBeatSchedulerEntry: {self.name} {self.task} {self.schedule!r}{state}>"
+
+
+def _fields(entry: RedBeatSchedulerEntry, extra_fields: ExtraFields | None) -> dict[str, str]:
+    """The hash fields save_many writes for an entry: its definition, then the extra ones."""
+    definition = dumps(entry.definition)
+    extra = extra_fields(entry, definition) if callable(extra_fields) else extra_fields
+    return {"definition": definition, **(extra or {})}
 
 
 def _as_utc(moment: datetime) -> datetime:

@@ -98,7 +98,10 @@ class RedBeatScheduler(Scheduler):
         """Delete the entries that came from beat_schedule and are no longer in it."""
         conf = self.app.redbeat_conf
         client = get_redis(self.app)
-        removed = set(client.smembers(conf.statics_key)) - current
+        stored = set(client.smembers(conf.statics_key))
+        if stored == current:
+            return  # a restart with the same statics writes nothing
+        removed = stored - current
         with client.pipeline() as pipe:
             for name in removed:
                 key = keys.entry_key(conf.key_prefix, name)

@@ -313,6 +313,25 @@ def test_statics_removed_from_beat_schedule_are_pruned(celery_app, redis_client)
     assert redis_client.exists("redbeat:a", "redbeat:dynamic") == 2
 
 
+@pytest.mark.parametrize("statics", [{}, {"a": static()}])
+def test_restarting_with_the_same_statics_leaves_their_set_alone(
+    celery_app, redis_client, statics
+):
+    celery_app.conf.update(redbeat_lock_key=None, beat_schedule=statics)
+    RedBeatScheduler(app=celery_app)
+    before = set_writes(redis_client)
+
+    RedBeatScheduler(app=celery_app)
+
+    assert set_writes(redis_client) == before
+    assert redis_client.smembers("redbeat::statics") == set(statics)
+
+
+def set_writes(client) -> int:
+    stats = client.info("commandstats")
+    return sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("del", "sadd"))
+
+
 def test_restarting_beat_keeps_the_run_state_of_statics(celery_app, clock):
     celery_app.conf.update(redbeat_lock_key=None, beat_schedule={"a": static(10)})
     beat = RedBeatScheduler(app=celery_app)
