@@ -3,9 +3,17 @@
 In one process: N entries in CELERY_BEAT_SCHEDULE imported into an empty database and Redis
 (timed), imported again with nothing changed (timed); then the real ``redbeat_run`` command in a
 thread, timed from its start to its first sleep (lock, rebuild of the N unchanged entries in
-Redis, first tick), with the Redis writes it made; then tasks created through the ORM while it
-sleeps (up to its 300 s max interval), each a one-off due at once, timed from ``create()`` to
+Redis, first tick), with the writes to entries it made; then tasks created through the ORM while
+it sleeps (up to its 300 s max interval), each a one-off due at once, timed from ``create()`` to
 its task being sent.
+
+Writes to entries (``run_startup_writes``) are counted by Redis itself, with keyspace
+notifications: each change of an entry's hash or of the schedule sorted set, whichever client
+or script made it (an HSET counts even when it stores the same values; a ZADD, DEL or HSETNX that
+changes nothing does not). The lock and the statics set are not entries: beat takes the lock
+(SET) and replaces the statics set on every start (``DEL <prefix>:statics``, which deletes
+nothing when, as here, there are no statics). ``run_startup_write_commands`` is the cruder
+count, every write command of the server's ``INFO commandstats``, that one included.
 """
 
 from __future__ import annotations
@@ -35,6 +43,51 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> None:
 def redis_writes(client: Any) -> int:
     stats = client.info("commandstats")
     return sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in WRITES)
+
+
+class EntryWrites:
+    """Counts the changes Redis makes to entries (their hashes and the schedule sorted set),
+    from its keyspace notifications, read in a thread (the lock and the statics set excluded)."""
+
+    MARKER = "bench:entry-writes:marker"
+
+    def __init__(self, client: Any, prefix: str, schedule_key: str) -> None:
+        self.client = client
+        self.prefix, self.schedule_key = prefix, schedule_key
+        self.count = 0
+        self.marked = threading.Event()
+        db = client.connection_pool.connection_kwargs.get("db", 0)
+        self.channel = f"__keyspace@{db}__:"
+        client.config_set("notify-keyspace-events", "KA")  # every change of every key
+        self.pubsub = client.pubsub(ignore_subscribe_messages=True)
+        self.pubsub.psubscribe(**{f"{self.channel}{_glob_escape(prefix)}*": self._event})
+        self.pubsub.subscribe(**{self.MARKER: lambda message: self.marked.set()})
+        self.thread = self.pubsub.run_in_thread(sleep_time=0.05, daemon=True)
+
+    def _event(self, message: dict[str, Any]) -> None:
+        channel = message["channel"]
+        key = (channel.decode() if isinstance(channel, bytes) else channel)[len(self.channel) :]
+        # the scheduler's own keys (lock, statics, schedule) are <prefix>:<name>
+        if key == self.schedule_key or not key[len(self.prefix) :].startswith(":"):
+            self.count += 1
+
+    def total(self) -> int:
+        """The changes so far: every notification sent before this call is counted."""
+        self.marked.clear()
+        self.client.publish(self.MARKER, "1")  # delivered after the notifications before it
+        if not self.marked.wait(60):
+            raise RuntimeError("keyspace notifications: the marker did not come back")
+        return self.count
+
+    def close(self) -> None:
+        self.thread.stop()
+        self.thread.join(5)
+        self.pubsub.close()
+        self.client.config_set("notify-keyspace-events", "")
+
+
+def _glob_escape(text: str) -> str:
+    return "".join("\\" + char if char in "*?[]\\" else char for char in text)
 
 
 def run_import() -> float:
@@ -118,14 +171,18 @@ def run(subject: str, n: int, edits: int = 5, **_: Any) -> dict[str, Any]:
         )
     result["reimport_s"] = run_import()
 
+    conf = app.redbeat_conf
+    entry_writes = EntryWrites(client.wrapped_connection, conf.key_prefix, conf.schedule_key)
     writes, trips = redis_writes(client), roundtrips.count()
     beat = RunningBeat()
     started = time.perf_counter()
     beat.thread.start()
     wait_for(beat.asleep, 1800, "redbeat_run's first sleep")
     result["run_startup_s"] = time.perf_counter() - started
-    result["run_startup_writes"] = redis_writes(client) - writes
+    result["run_startup_write_commands"] = redis_writes(client) - writes
     result["run_startup_roundtrips"] = roundtrips.count() - trips
+    result["run_startup_writes"] = entry_writes.total()
+    entry_writes.close()
     try:
         latencies = [edit_to_send(beat, index) for index in range(edits)]
     finally:

@@ -14,7 +14,7 @@ from typing import Any
 
 from celery import Celery
 
-from django_redbeat import keys, sync
+from django_redbeat import keys, sync, versions
 from django_redbeat.config import ensure_conf
 from django_redbeat.connection import get_redis
 from django_redbeat.decoder import dumps
@@ -41,6 +41,8 @@ class Drift:
     invalid: list[str] = field(default_factory=list)
     #: The entries to write, by name (missing, differing and stale ones).
     to_write: dict[str, RedBeatSchedulerEntry] = field(default_factory=dict, repr=False)
+    #: The version of each task's row (versions.py), by name: written with its entry.
+    versions: dict[str, str] = field(default_factory=dict, repr=False)
 
     def items(self) -> list[tuple[str, str]]:
         return [(kind, name) for kind in KINDS for name in getattr(self, kind)]
@@ -67,14 +69,16 @@ def find(app: Celery | None = None) -> Drift:
 def repair(drift: Drift, app: Celery | None = None) -> None:
     """Write what is missing, differing or stale; remove the orphans (RedisError if down)."""
     app = sync.celery_app(app)
-    sync.save_entries(list(drift.to_write.values()), app)
+    sync.save_entries(list(drift.to_write.values()), app, versions=drift.versions)
     if drift.orphaned:
         sync.delete_managed(drift.orphaned, app)
 
 
 def _entries(app: Celery, drift: Drift) -> dict[str, RedBeatSchedulerEntry]:
     entries = {}
-    for task in PeriodicTask.objects.order_by("name"):
+    tasks = list(PeriodicTask.objects.order_by("name"))
+    drift.versions = versions.of_tasks(tasks, app)
+    for task in tasks:
         try:
             entries[task.name] = sync.entry_for(task, app)
         except (ValueError, TypeError):

@@ -2,15 +2,18 @@
 
 Entries are written through :class:`RedBeatSchedulerEntry`, so the wire format is the engine's,
 and each one the database owns is marked with a hash field (``MANAGED_FIELD``) beside
-``definition`` and ``meta``. The mark lives and dies with the entry (no second key to drift), and
-celery-redbeat ignores it. A write that fails (Redis down) leaves the database as it is: it is
-logged, reported to whoever collects failures (the admin), and repaired by ``redbeat_sync``.
+``definition`` and ``meta``, and with the version of the row it was written from
+(``VERSION_FIELD``, see versions.py). Both live and die with the entry (no second key to drift),
+and celery-redbeat ignores them. A starting beat writes only the entries not at their row's
+version (:func:`rebuild`), however the row changed (a save, ``QuerySet.update()``, raw SQL, a
+sync that failed). A write that fails (Redis down) leaves the database as it is: it is logged,
+reported to whoever collects failures (the admin), and repaired by ``redbeat_sync``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -21,6 +24,7 @@ from django.db import transaction
 from redis.exceptions import RedisError
 
 from django_redbeat import keys
+from django_redbeat import versions as row_versions
 from django_redbeat.conf import conf
 from django_redbeat.config import ensure_conf
 from django_redbeat.connection import brief_retries, get_redis
@@ -28,12 +32,13 @@ from django_redbeat.decoder import from_timestamp
 from django_redbeat.entry import NEVER, RedBeatSchedulerEntry
 from django_redbeat.exceptions import DecodeError, RedBeatError
 from django_redbeat.models import PeriodicTask
+from django_redbeat.versions import MANAGED_BY, MANAGED_FIELD, VERSION_FIELD
 
 logger = logging.getLogger(__name__)
 
-#: The hash field that marks an entry as the database's, and its value.
-MANAGED_FIELD = "managed_by"
-MANAGED_BY = "django_redbeat"
+#: Rows per query when a starting beat reads the rows to write (SQLite limits the parameters of
+#: a query).
+QUERY_CHUNK = 500
 
 #: Errors that leave a task unsynced (logged and reported) instead of failing the save.
 SYNC_ERRORS = (RedisError, RedBeatError)
@@ -107,28 +112,41 @@ def sync_tasks(
     """Write these tasks' entries (with ``only_changed``, those Redis lacks or holds
     differently); the run state already in Redis is kept."""
     app = celery_app(app)
+    tasks = list(tasks)
+    versions = row_versions.of_tasks(tasks, app)
     entries, failures = _entries(tasks, app)
     failures += _guarded(
         [entry.name for entry in entries],
-        lambda: save_entries(entries, app, only_changed=only_changed),
+        lambda: save_entries(entries, app, only_changed=only_changed, versions=versions),
         app,
     )
     return _report(failures)
 
 
 def rebuild(app: Celery | None = None) -> list[SyncFailure]:
-    """Write every task's entry that Redis lacks or holds differently (what a flushed Redis
-    lost comes back; run state is kept; unchanged entries are not written again)."""
-    return sync_tasks(PeriodicTask.objects.all(), app, only_changed=True)
+    """Write every task's entry that Redis lacks, holds at another version, or that is out of
+    the schedule or not the database's (what a flushed Redis lost comes back; run state is
+    kept). An unchanged task costs a row read, a digest and its share of one script call per
+    chunk of entries (versions.stale): no entry is built, none written."""
+    app = celery_app(app)
+    rows = list(PeriodicTask.objects.values_list("pk", *row_versions.ENTRY_FIELDS))
+    stale: list[int] = []
+    names = [row[1] for row in rows]
+    failures = _guarded(names, lambda: stale.extend(row_versions.stale(rows, app)), app)
+    if failures:
+        return _report(failures)
+    return sync_tasks(_tasks_by_pk(stale), app, only_changed=True)
 
 
 def reset_run_state(tasks: Iterable[PeriodicTask], app: Celery | None = None) -> list[SyncFailure]:
     """Write these tasks' entries with the run state of new ones (count 0, timed from now)."""
     app = celery_app(app)
+    tasks = list(tasks)
+    versions = row_versions.of_tasks(tasks, app)
     entries, failures = _entries(tasks, app)
 
     def write() -> None:
-        save_entries(entries, app)
+        save_entries(entries, app, versions=versions)
         with get_redis(app).pipeline(transaction=False) as pipe:
             for entry in entries:
                 # a new entry's run state: never counted, timed from now
@@ -149,12 +167,27 @@ def remove_names(names: Iterable[str], app: Celery | None = None) -> list[SyncFa
 
 
 def save_entries(
-    entries: list[RedBeatSchedulerEntry], app: Celery, only_changed: bool = False
+    entries: list[RedBeatSchedulerEntry],
+    app: Celery,
+    only_changed: bool = False,
+    versions: Mapping[str, str] | None = None,
 ) -> None:
+    """Write entries marked as the database's, each with its row's version (by name; "" where
+    not given, which a starting beat writes again). Run state already in Redis is kept;
+    ``only_changed`` skips entries stored alike."""
     if not entries:
         return
+    versions = versions or {}
+
+    def marks(entry: RedBeatSchedulerEntry, definition: str) -> dict[str, str]:
+        version = versions.get(entry.name, row_versions.UNKNOWN)
+        return {
+            MANAGED_FIELD: MANAGED_BY,
+            VERSION_FIELD: row_versions.stamp(version, definition),
+        }
+
     RedBeatSchedulerEntry.save_many(
-        entries, app=app, extra_fields={MANAGED_FIELD: MANAGED_BY}, only_changed=only_changed
+        entries, app=app, extra_fields=marks, only_changed=only_changed
     )
 
 
@@ -199,6 +232,11 @@ def _run_state(meta: str | None, score: float | None) -> RunState:
         run = {}
     due = None if score is None or score == NEVER else from_timestamp(score)
     return RunState(True, due, run.get("last_run_at"), run.get("total_run_count") or 0)
+
+
+def _tasks_by_pk(pks: list[int]) -> Iterator[PeriodicTask]:
+    for start in range(0, len(pks), QUERY_CHUNK):
+        yield from PeriodicTask.objects.filter(pk__in=pks[start : start + QUERY_CHUNK])
 
 
 def _entries(

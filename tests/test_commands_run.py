@@ -26,10 +26,12 @@ from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
+from django_redbeat import sync
 from django_redbeat.decoder import dumps, to_timestamp
 from django_redbeat.entry import RedBeatSchedulerEntry
 from django_redbeat.management.commands.redbeat_run import Command
 from django_redbeat.models import PeriodicTask
+from django_redbeat.runner import database_names
 from django_redbeat.sync import MANAGED_BY, MANAGED_FIELD
 from tests.django_fixtures import make_task
 from tests.system.processes import wait_for
@@ -177,6 +179,20 @@ def test_on_start_the_database_is_written_to_redis_holding_the_lock(redis_client
     assert "redbeat_run: beat for Celery app 'tests'" in run.out
 
 
+def test_on_start_unchanged_entries_are_not_written_again(redis_client):
+    make_task(name="a")
+    make_task(name="b", enabled=False)
+
+    def entry_writes() -> int:
+        stats = redis_client.info("commandstats")
+        commands = ("hset", "hsetnx", "hdel", "zadd", "zrem")  # DEL: the statics set's too
+        return sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in commands)
+
+    before = entry_writes()
+    run_beat(asleep, "--max-interval", LONG_SLEEP)
+    assert entry_writes() == before
+
+
 def test_beat_schedule_is_not_installed_and_its_entries_not_imported_are_named(
     celery_app, redis_client
 ):
@@ -192,10 +208,34 @@ def test_beat_schedule_is_not_installed_and_its_entries_not_imported_are_named(
     assert redis_client.smembers("redbeat::statics") == set()
 
 
+def make_tasks(count: int) -> list[str]:
+    tasks = [
+        PeriodicTask(name=f"task-{index}", task="tests.add", kind="interval", every=1,
+                     period="hours")
+        for index in range(count)
+    ]  # fmt: skip
+    return [task.name for task in PeriodicTask.objects.bulk_create(tasks)]
+
+
+def test_names_among_many_more_tasks_are_looked_up_in_chunks(django_assert_num_queries):
+    existing = make_tasks(2 * sync.QUERY_CHUNK + 2)
+    names = [*existing[: sync.QUERY_CHUNK], "absent"]
+    with django_assert_num_queries(3):  # a count, two chunks: SQLite limits the parameters
+        assert database_names(names) == set(existing[: sync.QUERY_CHUNK])
+
+
+def test_as_many_names_as_tasks_are_found_in_one_read_of_all(django_assert_num_queries):
+    existing = make_tasks(sync.QUERY_CHUNK + 1)
+    names = [*existing[1:], "absent"]
+    with django_assert_num_queries(2):  # a count, every name
+        assert database_names(names) == set(existing[1:])
+
+
 def test_statics_the_database_now_owns_keep_their_run_state(celery_app, redis_client):
     """Switching from celery-redbeat: its statics were imported; they are not deleted."""
     make_task()
     redis_client.hset("redbeat:job", "meta", dumps({"total_run_count": 41, "last_run_at": None}))
+    redis_client.hdel("redbeat:job", MANAGED_FIELD)  # as celery-redbeat wrote it: not marked
     redis_client.sadd("redbeat::statics", "job", "old-static")
     RedBeatSchedulerEntry("old-static", "tests.add", 60, app=celery_app).save()
 

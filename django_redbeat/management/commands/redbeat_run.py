@@ -18,8 +18,7 @@ from redis.exceptions import RedisError
 from django_redbeat import importer
 from django_redbeat.conf import conf
 from django_redbeat.exceptions import RedBeatError
-from django_redbeat.models import PeriodicTask
-from django_redbeat.runner import BeatRunner, DatabaseScheduler
+from django_redbeat.runner import BeatRunner, DatabaseScheduler, database_names
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMAT = "[%(asctime)s: %(levelname)s/%(processName)s] %(message)s"
@@ -140,8 +139,7 @@ class Command(BaseCommand):
 
     def _warn_not_imported(self, app: Celery) -> None:
         names = set(importer.configured_schedule(app))
-        imported = PeriodicTask.objects.filter(name__in=names).values_list("name", flat=True)
-        missing = sorted(names - set(imported))
+        missing = sorted(names - database_names(names))
         if missing:
             self.stderr.write(self.style.WARNING(
                 f"{len(missing)} entries of CELERY_BEAT_SCHEDULE are not in the database and do "
