@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from datetime import datetime, timedelta, timezone
 from io import StringIO
@@ -104,6 +105,33 @@ def test_celery_redbeat_rrules_are_imported_too():
     schedule = {"hourly": {"task": "tests.add", "schedule": redbeat_rrule("HOURLY", DTSTART)}}
     run(schedule=schedule)
     assert (row("hourly").rrule, row("hourly").start_time) == ("FREQ=HOURLY", DTSTART)
+
+
+def test_an_entry_has_the_digest_earlier_imports_stored():
+    # else every row imported before would count as edited since, and be kept at the next import
+    spec = {
+        "task": "tests.add", "args": (1, 2), "kwargs": {"x": 1},
+        "schedule": rrule("WEEKLY", dtstart=DTSTART, byweekday=4, timezone="Europe/Paris"),
+        "options": {"queue": "q", "priority": 5, "countdown": 5,
+                    "expires": datetime(2026, 6, 1, 8, 0, tzinfo=UTC)},
+    }  # fmt: skip
+    stored_before = "5167d5a5a1f1360c56a8ae414709eb6b2469aa45e8eeef9cf7b14bde79a088da"
+    assert importer.build("rule", spec).source_digest == stored_before
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_garbage_collector_is_paused_while_importing_and_then_as_it_was(enabled):
+    during = []
+    (gc.enable if enabled else gc.disable)()
+    try:
+        plan = importer.make_plan(SCHEDULE, progress=lambda *_: during.append(gc.isenabled()))
+        assert gc.isenabled() == enabled
+        importer.apply(plan)
+        assert gc.isenabled() == enabled
+    finally:
+        gc.enable()
+    assert during == [False] * len(SCHEDULE)
+    assert PeriodicTask.objects.count() == len(SCHEDULE)
 
 
 def test_running_it_again_changes_nothing(redis_client):

@@ -119,6 +119,7 @@ def test_from_schedule_refuses_what_it_cannot_store():
         ({"kind": "interval", "every": None, "period": "minutes"}, "every"),
         ({"kind": "interval", "every": 5}, "every"),
         ({"kind": "crontab", "minute": "61"}, "minute"),
+        ({"kind": "crontab", "minute": "1,,2"}, "minute"),  # celery's ParseException
         ({"kind": "crontab", "hour": "25"}, "hour"),
         ({"kind": "crontab", "day_of_week": "funday"}, "day_of_week"),
         ({"kind": "crontab", "day_of_month": "0"}, "day_of_month"),
@@ -143,6 +144,14 @@ def test_from_schedule_refuses_what_it_cannot_store():
 @pytest.mark.django_db
 def test_invalid_input_names_the_field(fields, field):
     assert field in field_errors(task(**{"kind": "crontab", **fields}))
+
+
+@pytest.mark.parametrize("timezone", ["", "Mars/Olympus"])
+@pytest.mark.django_db
+def test_every_wrong_crontab_field_is_named(timezone):
+    errors = field_errors(task(kind="crontab", minute="1,,2", hour="25", timezone=timezone))
+    assert {"minute", "hour"} <= set(errors)
+    assert ("timezone" in errors) == bool(timezone)
 
 
 @pytest.mark.django_db
