@@ -17,7 +17,7 @@ from celery.beat import ScheduleEntry
 from celery.schedules import BaseSchedule, schedstate
 from celery.schedules import schedule as celery_interval
 
-from django_redbeat import keys
+from django_redbeat import bulk_save, keys
 from django_redbeat.config import ensure_conf
 from django_redbeat.connection import get_redis
 from django_redbeat.decoder import dumps, loads, to_timestamp
@@ -84,11 +84,16 @@ class RedBeatSchedulerEntry(ScheduleEntry):
     @property
     def due_at(self) -> datetime | None:
         """When it is next due: never before now; None when disabled or finished."""
+        return self.due_at_from(self.default_now())
+
+    def due_at_from(self, now: datetime) -> datetime | None:
+        """When it is next due, seen at ``now``: never before it; None when disabled or
+        finished."""
         if not self.enabled:
             return None
         # in UTC: adding a timedelta to a zoned datetime moves its wall clock, and so lands an
         # hour off when a DST change falls in between
-        now = self.default_now().astimezone(timezone.utc)
+        now = now.astimezone(timezone.utc)
         if self.last_run_at is None and not isinstance(self.schedule, oneoff):
             return now  # never run: due now, as in celery-redbeat
         every = self._plain_interval()
@@ -114,7 +119,11 @@ class RedBeatSchedulerEntry(ScheduleEntry):
     @property
     def score(self) -> int:
         """The due time as whole UNIX seconds (rounded down, so never late); -1 for never."""
-        due_at = self.due_at
+        return self.score_at(self.default_now())
+
+    def score_at(self, now: datetime) -> int:
+        """The score seen at ``now``."""
+        due_at = self.due_at_from(now)
         return NEVER if due_at is None else to_timestamp(due_at)
 
     def is_due(self) -> schedstate:
@@ -175,20 +184,31 @@ class RedBeatSchedulerEntry(ScheduleEntry):
         stored with the same fields and the score its run state gives is not written again.
         """
         entries = list(entries)
+        if not entries:
+            return 0
         client = get_redis(app)
+        conf = ensure_conf(app)
         # encode everything first: a value that is not JSON fails before any write
         new_fields = [_fields(entry, extra_fields) for entry in entries]
-        names = list(new_fields[0]) if new_fields else []
-        stored = _read_stored(client, ensure_conf(app).schedule_key, entries, names)
-        changed = []
-        for entry, fields, (meta, old, score) in zip(entries, new_fields, stored, strict=True):
-            entry._adopt_meta(meta)
-            if only_changed and old == list(fields.values()) and score == entry.score:
+        names = list(new_fields[0])
+        keys_ = [entry.key for entry in entries]
+        # the stored fields are compared only to skip unchanged entries: else the meta will do
+        read = ["meta", *names] if only_changed else ["meta"]
+        stored = bulk_save.read_stored(client, conf.schedule_key, keys_, read)
+        now = app.now()  # one clock for the batch: reading it costs as much as a score
+        rows = []
+        for entry, key, fields, (values, old_score) in zip(
+            entries, keys_, new_fields, stored, strict=True
+        ):
+            entry._adopt_meta(values[0])
+            score = entry.score_at(now)
+            if only_changed and values[1:] == list(fields.values()) and old_score == score:
                 continue
-            changed.append((entry, fields))
-        if changed:
-            _write(client, app, changed)
-        return len(changed)
+            meta = dumps({"last_run_at": entry.last_run_at})  # written only if it has none
+            rows.append((key, list(fields.values()), meta, score))
+        if rows:
+            _write(client, conf, names, rows)
+        return len(rows)
 
     def _adopt_meta(self, stored: str | None) -> None:
         if not stored:
@@ -326,32 +346,14 @@ def _as_utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
-def _read_stored(
-    client: Any, schedule_key: str, entries: list[RedBeatSchedulerEntry], names: list[str]
-) -> list[tuple[str | None, list[str | None], float | None]]:
-    """Each entry's stored meta, stored values of the named fields, and score."""
-    with client.pipeline(transaction=False) as pipe:
-        for entry in entries:
-            pipe.hmget(entry.key, "meta", *names)
-            pipe.zscore(schedule_key, entry.key)
-        replies = pipe.execute()
-    pairs = zip(replies[::2], replies[1::2], strict=True)
-    return [(values[0], values[1:], score) for values, score in pairs]
-
-
-def _write(client: Any, app: Celery, changed: list[tuple[RedBeatSchedulerEntry, dict]]) -> None:
-    conf = ensure_conf(app)
+def _write(client: Any, conf: Any, names: list[str], rows: list[tuple]) -> None:
     channel = keys.wakeup_channel(conf.key_prefix)
-    publish_in_pipeline = not _is_cluster(client)  # a cluster pipeline refuses keyless commands
-    with client.pipeline(transaction=False) as pipe:
-        for entry, fields in changed:
-            pipe.hset(entry.key, mapping=fields)
-            pipe.hsetnx(entry.key, "meta", dumps({"last_run_at": entry.last_run_at}))
-        pipe.zadd(conf.schedule_key, {entry.key: entry.score for entry, _ in changed})
-        if publish_in_pipeline:  # queued after the writes: beat wakes to the new state
-            pipe.publish(channel, WAKEUP_MESSAGE)
-        pipe.execute()
-    if not publish_in_pipeline:
+    # published after the writes (beat wakes to the new state); by the script itself but on a
+    # Cluster, where redis-py sends keyless commands apart
+    in_script = not _is_cluster(client)
+    message = (channel, WAKEUP_MESSAGE) if in_script else None
+    bulk_save.write(client, conf.schedule_key, names, rows, message)
+    if not in_script:
         client.publish(channel, WAKEUP_MESSAGE)
 
 

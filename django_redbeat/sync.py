@@ -32,6 +32,7 @@ from django_redbeat.decoder import from_timestamp
 from django_redbeat.entry import NEVER, RedBeatSchedulerEntry
 from django_redbeat.exceptions import DecodeError, RedBeatError
 from django_redbeat.models import PeriodicTask
+from django_redbeat.schedules import oneoff
 from django_redbeat.versions import MANAGED_BY, MANAGED_FIELD, VERSION_FIELD
 
 logger = logging.getLogger(__name__)
@@ -78,11 +79,19 @@ def celery_app(app: Celery | None = None) -> Celery:
     return app or conf.celery_app()
 
 
-def entry_for(task: PeriodicTask, app: Celery) -> RedBeatSchedulerEntry:
-    """The entry a task describes (not stored; ValueError if its schedule is invalid)."""
+def entry_for(
+    task: PeriodicTask, app: Celery, now: datetime | None = None
+) -> RedBeatSchedulerEntry:
+    """The entry a task describes (not stored; ValueError if its schedule is invalid).
+
+    As a new entry, it counts as last run ``now`` (default: the app's clock; given once for a
+    batch, as reading the clock costs as much as the rest), a one-off as never run.
+    """
+    schedule = task.schedule
     return RedBeatSchedulerEntry(
-        name=task.name, task=task.task, schedule=task.schedule, args=task.args,
+        name=task.name, task=task.task, schedule=schedule, args=task.args,
         kwargs=task.kwargs, enabled=task.enabled, options=task.options, app=app,
+        last_run_at=None if isinstance(schedule, oneoff) else now,
     )  # fmt: skip
 
 
@@ -243,9 +252,10 @@ def _entries(
     tasks: Iterable[PeriodicTask], app: Celery
 ) -> tuple[list[RedBeatSchedulerEntry], list[SyncFailure]]:
     entries, failures = [], []
+    now = app.now()
     for task in tasks:
         try:
-            entries.append(entry_for(task, app))
+            entries.append(entry_for(task, app, now))
         except (ValueError, TypeError) as exc:  # a row saved without validation
             failures.append(SyncFailure(task.name, f"invalid schedule: {exc}"))
     return entries, failures

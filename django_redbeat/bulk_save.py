@@ -1,0 +1,92 @@
+"""The Redis side of :meth:`RedBeatSchedulerEntry.save_many`: many entries read and written by
+script calls, not pipelines.
+
+A pipeline costs redis-py its full per-command work (packing, parsing, callbacks) for each of
+the three or four commands an entry needs; one script call per chunk of entries is one command,
+and the per-entry work runs inside Redis. Chunks bound how long each call holds Redis (about a
+millisecond for a thousand entries), and so how long a beat's tick may wait behind an import.
+All keys are passed as KEYS, so a Cluster (one hash-tagged prefix, one slot) runs them too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+#: Entries per script call (the write's ZADD takes two arguments per entry, and Lua's unpack at
+#: most about 8,000).
+CHUNK = 1000
+
+#: KEYS[1] the schedule key, KEYS[2..] entry keys; ARGV the hash fields to read.
+#: Returns for each entry the values of those fields, then its score (nil where missing).
+READ_STORED = """
+local stored = {}
+for i = 2, #KEYS do
+    local values = redis.call('HMGET', KEYS[i], unpack(ARGV))
+    values[#ARGV + 1] = redis.call('ZSCORE', KEYS[1], KEYS[i])
+    stored[i - 1] = values
+end
+return stored
+"""
+
+#: KEYS[1] the schedule key, KEYS[2..] entry keys. ARGV[1] a channel to publish ARGV[2] on once
+#: written ('' for none), ARGV[3] n, how many hash fields each entry writes, ARGV[4 .. n + 3]
+#: their names; then for each entry its n values, the meta to write if it has none, its score.
+WRITE_ENTRIES = """
+local n = tonumber(ARGV[3])
+local at = n + 4
+local scores = {}
+for i = 2, #KEYS do
+    local fields = {}
+    for f = 1, n do
+        fields[2 * f - 1] = ARGV[3 + f]
+        fields[2 * f] = ARGV[at + f - 1]
+    end
+    redis.call('HSET', KEYS[i], unpack(fields))
+    redis.call('HSETNX', KEYS[i], 'meta', ARGV[at + n])
+    scores[#scores + 1] = ARGV[at + n + 1]
+    scores[#scores + 1] = KEYS[i]
+    at = at + n + 2
+end
+redis.call('ZADD', KEYS[1], unpack(scores))
+if ARGV[1] ~= '' then
+    redis.call('PUBLISH', ARGV[1], ARGV[2])
+end
+return #KEYS - 1
+"""
+
+
+def read_stored(
+    client: Any, schedule_key: str, entry_keys: Sequence[str], names: Sequence[str]
+) -> list[tuple[list[str | None], float | None]]:
+    """Each entry's stored values of the named fields, and its score (None where missing)."""
+    read = client.register_script(READ_STORED)
+    stored: list[tuple[list[str | None], float | None]] = []
+    for chunk in _chunks(entry_keys):
+        for *values, score in read(keys=[schedule_key, *chunk], args=list(names)):
+            stored.append((values, None if score is None else float(score)))
+    return stored
+
+
+def write(
+    client: Any,
+    schedule_key: str,
+    names: Sequence[str],
+    rows: Sequence[tuple[str, Sequence[str], str, int]],
+    message: tuple[str, str] | None = None,
+) -> None:
+    """Write each (key, values of ``names``, meta if it has none, score); then publish
+    ``message`` (channel, text), if any, in the last chunk's call."""
+    script = client.register_script(WRITE_ENTRIES)
+    chunks = list(_chunks(rows))
+    for number, chunk in enumerate(chunks, 1):
+        channel, text = message if message and number == len(chunks) else ("", "")
+        args: list[Any] = [channel, text, len(names), *names]
+        for _, values, meta, score in chunk:
+            args += [*values, meta, score]
+        script(keys=[schedule_key, *(key for key, _, _, _ in chunk)], args=args)
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
