@@ -196,6 +196,7 @@ class RedBeatSchedulerEntry(ScheduleEntry):
         read = ["meta", *names] if only_changed else ["meta"]
         stored = bulk_save.read_stored(client, conf.schedule_key, keys_, read)
         now = app.now()  # one clock for the batch: reading it costs as much as a score
+        new_meta = _MetaCache()
         rows = []
         for entry, key, fields, (values, old_score) in zip(
             entries, keys_, new_fields, stored, strict=True
@@ -204,8 +205,8 @@ class RedBeatSchedulerEntry(ScheduleEntry):
             score = entry.score_at(now)
             if only_changed and values[1:] == list(fields.values()) and old_score == score:
                 continue
-            meta = dumps({"last_run_at": entry.last_run_at})  # written only if it has none
-            rows.append((key, list(fields.values()), meta, score))
+            # written only if it has none
+            rows.append((key, list(fields.values()), new_meta[entry.last_run_at], score))
         if rows:
             _write(client, conf, names, rows)
         return len(rows)
@@ -330,6 +331,19 @@ class RedBeatSchedulerEntry(ScheduleEntry):
     def __repr__(self) -> str:
         state = "" if self.enabled else " disabled"
         return f"<RedBeatSchedulerEntry: {self.name} {self.task} {self.schedule!r}{state}>"
+
+
+class _MetaCache(dict):
+    """A new entry's meta JSON by its last run: a batch made at one time (an import) encodes
+    it once, not once per entry. Keyed by the zone too: equal moments in two zones are
+    written each in its own."""
+
+    def __getitem__(self, last_run_at: datetime | None) -> str:
+        return super().__getitem__((last_run_at, getattr(last_run_at, "tzinfo", None)))
+
+    def __missing__(self, key: tuple[datetime | None, Any]) -> str:
+        self[key] = meta = dumps({"last_run_at": key[0]})
+        return meta
 
 
 def _fields(entry: RedBeatSchedulerEntry, extra_fields: ExtraFields | None) -> dict[str, str]:
