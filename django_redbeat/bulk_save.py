@@ -11,7 +11,15 @@ All keys are passed as KEYS, so a Cluster (one hash-tagged prefix, one slot) run
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any
+
+from django_redbeat import keys
+from django_redbeat.decoder import dumps
+
+#: What save_many writes of an entry: its key, its hash fields' values, the meta to write if it
+#: has none, its score.
+Row = tuple[str, Sequence[str], str, int]
 
 #: Entries per script call (the write's ZADD takes two arguments per entry, and Lua's unpack at
 #: most about 8,000).
@@ -68,23 +76,42 @@ def read_stored(
     return stored
 
 
-def write(
-    client: Any,
-    schedule_key: str,
-    names: Sequence[str],
-    rows: Sequence[tuple[str, Sequence[str], str, int]],
-    message: tuple[str, str] | None = None,
-) -> None:
-    """Write each (key, values of ``names``, meta if it has none, score); then publish
-    ``message`` (channel, text), if any, in the last chunk's call."""
+def write(client: Any, conf: Any, names: Sequence[str], rows: Sequence[Row]) -> None:
+    """Write each (key, values of ``names``, meta if it has none, score), then wake beat: a
+    message on the prefix's wake-up channel, published after the writes so that beat wakes to
+    the new state (by the last script call; apart on a Cluster, where redis-py sends keyless
+    commands on their own)."""
+    channel = keys.wakeup_channel(conf.key_prefix)
+    in_script = not _is_cluster(client)
     script = client.register_script(WRITE_ENTRIES)
     chunks = list(_chunks(rows))
     for number, chunk in enumerate(chunks, 1):
-        channel, text = message if message and number == len(chunks) else ("", "")
-        args: list[Any] = [channel, text, len(names), *names]
+        last = number == len(chunks) and in_script
+        args: list[Any] = [channel if last else "", keys.WAKEUP_MESSAGE, len(names), *names]
         for _, values, meta, score in chunk:
             args += [*values, meta, score]
-        script(keys=[schedule_key, *(key for key, _, _, _ in chunk)], args=args)
+        script(keys=[conf.schedule_key, *(key for key, _, _, _ in chunk)], args=args)
+    if not in_script:
+        client.publish(channel, keys.WAKEUP_MESSAGE)
+
+
+class NewMeta(dict):
+    """A new entry's meta JSON by its last run: a batch made at one time (an import) encodes
+    it once, not once per entry. Keyed by the zone too: equal moments in two zones are
+    written each in its own."""
+
+    def __getitem__(self, last_run_at: datetime | None) -> str:
+        return super().__getitem__((last_run_at, getattr(last_run_at, "tzinfo", None)))
+
+    def __missing__(self, key: tuple[datetime | None, Any]) -> str:
+        self[key] = meta = dumps({"last_run_at": key[0]})
+        return meta
+
+
+def _is_cluster(client: Any) -> bool:
+    from redis.cluster import RedisCluster
+
+    return isinstance(getattr(client, "wrapped_connection", client), RedisCluster)
 
 
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:

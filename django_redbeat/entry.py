@@ -31,8 +31,6 @@ NEVER = -1  # the score of an entry that will not fire (finished or disabled)
 #: Extra hash fields save_many writes: the same for every entry, or a function of the entry and
 #: its definition as encoded.
 ExtraFields = dict[str, str] | Callable[[Any, str], dict[str, str]]
-#: Published on the prefix's wake-up channel by every save: a sleeping beat ticks at once.
-WAKEUP_MESSAGE = "saved"
 
 
 class RedBeatSchedulerEntry(ScheduleEntry):
@@ -196,7 +194,7 @@ class RedBeatSchedulerEntry(ScheduleEntry):
         read = ["meta", *names] if only_changed else ["meta"]
         stored = bulk_save.read_stored(client, conf.schedule_key, keys_, read)
         now = app.now()  # one clock for the batch: reading it costs as much as a score
-        new_meta = _MetaCache()
+        new_meta = bulk_save.NewMeta()
         rows = []
         for entry, key, fields, (values, old_score) in zip(
             entries, keys_, new_fields, stored, strict=True
@@ -208,7 +206,7 @@ class RedBeatSchedulerEntry(ScheduleEntry):
             # written only if it has none
             rows.append((key, list(fields.values()), new_meta[entry.last_run_at], score))
         if rows:
-            _write(client, conf, names, rows)
+            bulk_save.write(client, conf, names, rows)
         return len(rows)
 
     def _adopt_meta(self, stored: str | None) -> None:
@@ -333,19 +331,6 @@ class RedBeatSchedulerEntry(ScheduleEntry):
         return f"<RedBeatSchedulerEntry: {self.name} {self.task} {self.schedule!r}{state}>"
 
 
-class _MetaCache(dict):
-    """A new entry's meta JSON by its last run: a batch made at one time (an import) encodes
-    it once, not once per entry. Keyed by the zone too: equal moments in two zones are
-    written each in its own."""
-
-    def __getitem__(self, last_run_at: datetime | None) -> str:
-        return super().__getitem__((last_run_at, getattr(last_run_at, "tzinfo", None)))
-
-    def __missing__(self, key: tuple[datetime | None, Any]) -> str:
-        self[key] = meta = dumps({"last_run_at": key[0]})
-        return meta
-
-
 def _fields(entry: RedBeatSchedulerEntry, extra_fields: ExtraFields | None) -> dict[str, str]:
     """The hash fields save_many writes for an entry: its definition, then the extra ones."""
     definition = dumps(entry.definition)
@@ -358,20 +343,3 @@ def _as_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc)
-
-
-def _write(client: Any, conf: Any, names: list[str], rows: list[tuple]) -> None:
-    channel = keys.wakeup_channel(conf.key_prefix)
-    # published after the writes (beat wakes to the new state); by the script itself but on a
-    # Cluster, where redis-py sends keyless commands apart
-    in_script = not _is_cluster(client)
-    message = (channel, WAKEUP_MESSAGE) if in_script else None
-    bulk_save.write(client, conf.schedule_key, names, rows, message)
-    if not in_script:
-        client.publish(channel, WAKEUP_MESSAGE)
-
-
-def _is_cluster(client: Any) -> bool:
-    from redis.cluster import RedisCluster
-
-    return isinstance(getattr(client, "wrapped_connection", client), RedisCluster)

@@ -42,6 +42,10 @@ def statics_key(prefix: str) -> str:
     return prefix + STATICS_SUFFIX
 
 
+#: Published on the prefix's wake-up channel by every save: a sleeping beat ticks at once.
+WAKEUP_MESSAGE = "saved"
+
+
 def wakeup_channel(prefix: str) -> str:
     return prefix + WAKEUP_SUFFIX
 

@@ -28,7 +28,6 @@ from redis.exceptions import RedisError
 
 from django_redbeat import keys, sync
 from django_redbeat.connection import RETRYABLE_ERRORS, get_redis
-from django_redbeat.entry import WAKEUP_MESSAGE
 from django_redbeat.exceptions import LockNotOwned
 from django_redbeat.models import PeriodicTask
 from django_redbeat.scheduler import RedBeatScheduler
@@ -142,7 +141,7 @@ class BeatRunner:
         """Stop the loop from another thread (a holder wakes at once, a standby soon)."""
         self._is_shutdown.set()
         with suppress(RedisError):  # not woken: it stops when its sleep ends
-            get_redis(self.app).publish(self.channel, WAKEUP_MESSAGE)
+            get_redis(self.app).publish(self.channel, keys.WAKEUP_MESSAGE)
 
     def sleep(self, seconds: float) -> None:
         if seconds <= 0:
