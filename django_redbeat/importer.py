@@ -59,8 +59,6 @@ _imported_values = operator.attrgetter(*IMPORTED_FIELDS)
 _DIGEST_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
 #: Every field's name: those an entry leaves at their defaults are not validated again.
 _FIELD_NAMES = frozenset(field.name for field in PeriodicTask._meta.concrete_fields)
-#: Names per query when reading the rows of many names (SQLite limits query parameters).
-QUERY_CHUNK = 500
 
 
 class EntryError(ValueError):
@@ -309,7 +307,7 @@ def _defaulted_dtstart(task: PeriodicTask, previous: PeriodicTask) -> bool:
 def _rows(schedule: Iterable[str]) -> dict[str, PeriodicTask]:
     names = [str(name) for name in schedule]
     rows: dict[str, PeriodicTask] = {}
-    for start in range(0, len(names), QUERY_CHUNK):
-        chunk = names[start : start + QUERY_CHUNK]
+    for start in range(0, len(names), sync.QUERY_CHUNK):
+        chunk = names[start : start + sync.QUERY_CHUNK]
         rows.update((row.name, row) for row in PeriodicTask.objects.filter(name__in=chunk))
     return rows

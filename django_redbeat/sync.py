@@ -37,8 +37,7 @@ from django_redbeat.versions import MANAGED_BY, MANAGED_FIELD, VERSION_FIELD
 
 logger = logging.getLogger(__name__)
 
-#: Rows per query when a starting beat reads the rows to write (SQLite limits the parameters of
-#: a query).
+#: Names or pks per query when many rows are read by them (SQLite limits a query's parameters).
 QUERY_CHUNK = 500
 
 #: Errors that leave a task unsynced (logged and reported) instead of failing the save.
