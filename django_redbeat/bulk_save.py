@@ -1,5 +1,6 @@
-"""The Redis side of :meth:`RedBeatSchedulerEntry.save_many`: many entries read and written by
-script calls, not pipelines.
+"""Many entries read and written by script calls, not pipelines: the Redis side of
+:meth:`RedBeatSchedulerEntry.save_many`, and the reads of stored entries elsewhere (the admin's
+run state, ``redbeat_sync``'s comparison).
 
 A pipeline costs redis-py its full per-command work (packing, parsing, callbacks) for each of
 the three or four commands an entry needs; one script call per chunk of entries is one command,

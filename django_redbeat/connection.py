@@ -68,6 +68,7 @@ class RetryingConnection:
         self.backoff = backoff or ExponentialBackoff()
         self._clock, self._sleep = clock, sleep
         self._budget = threading.local()
+        self._scripts: dict[str, Callable[..., Any]] = {}
 
     @contextmanager
     def retry_budget(self, seconds: float) -> Iterator[None]:
@@ -114,8 +115,14 @@ class RetryingConnection:
         return RetryingPipeline(pipe, self)
 
     def register_script(self, script: str) -> Callable[..., Any]:
-        script_object = self.wrapped_connection.register_script(script)
-        return functools.partial(self.call_with_retry, script_object)
+        """The script, callable with retries; registered once per text (callers register at
+        each use, beat at every tick: its SHA-1 is not computed again)."""
+        registered = self._scripts.get(script)
+        if registered is None:
+            script_object = self.wrapped_connection.register_script(script)
+            registered = functools.partial(self.call_with_retry, script_object)
+            self._scripts[script] = registered
+        return registered
 
 
 class RetryingPipeline:

@@ -14,7 +14,7 @@ from typing import Any
 
 from celery import Celery
 
-from django_redbeat import keys, sync, versions
+from django_redbeat import bulk_save, keys, sync, versions
 from django_redbeat.config import ensure_conf
 from django_redbeat.connection import get_redis
 from django_redbeat.decoder import dumps
@@ -88,14 +88,10 @@ def _entries(app: Celery, drift: Drift) -> dict[str, RedBeatSchedulerEntry]:
 
 def _read(app: Celery, names: list[str]) -> dict[str, tuple[Any, ...]]:
     config = ensure_conf(app)
-    with get_redis(app).pipeline(transaction=False) as pipe:
-        for name in names:
-            key = keys.entry_key(config.key_prefix, name)
-            pipe.hmget(key, "definition", "meta", sync.MANAGED_FIELD)
-            pipe.zscore(config.schedule_key, key)
-        replies = pipe.execute()
-    pairs = zip(replies[::2], replies[1::2], strict=True)
-    return {name: (*fields, score) for name, (fields, score) in zip(names, pairs, strict=True)}
+    entry_keys = [keys.entry_key(config.key_prefix, name) for name in names]
+    fields = ["definition", "meta", sync.MANAGED_FIELD]
+    stored = bulk_save.read_stored(get_redis(app), config.schedule_key, entry_keys, fields)
+    return {name: (*values, score) for name, (values, score) in zip(names, stored, strict=True)}
 
 
 def _compare(

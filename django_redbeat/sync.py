@@ -23,7 +23,7 @@ from celery import Celery
 from django.db import transaction
 from redis.exceptions import RedisError
 
-from django_redbeat import keys
+from django_redbeat import bulk_save, keys
 from django_redbeat import versions as row_versions
 from django_redbeat.conf import conf
 from django_redbeat.config import ensure_conf
@@ -220,14 +220,9 @@ def read_run_states(names: list[str], app: Celery | None = None) -> dict[str, Ru
     app = celery_app(app)
     config = ensure_conf(app)
     entry_keys = [keys.entry_key(config.key_prefix, name) for name in names]
-    with get_redis(app).pipeline(transaction=False) as pipe:
-        for key in entry_keys:
-            pipe.hget(key, "meta")
-            pipe.zscore(config.schedule_key, key)
-        replies = pipe.execute()
-    pairs = zip(replies[::2], replies[1::2], strict=True)
+    stored = bulk_save.read_stored(get_redis(app), config.schedule_key, entry_keys, ["meta"])
     return {
-        name: _run_state(meta, score) for name, (meta, score) in zip(names, pairs, strict=True)
+        name: _run_state(meta, score) for name, ([meta], score) in zip(names, stored, strict=True)
     }
 
 

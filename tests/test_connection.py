@@ -104,6 +104,15 @@ def test_a_registered_script_is_retried(private_redis):
     assert len(sleeps) == 1
 
 
+def test_a_script_is_registered_once_per_text(private_redis):
+    client, _ = retrying(private_redis)
+    incr = client.register_script("return redis.call('incr', KEYS[1])")
+
+    assert client.register_script("return redis.call('incr', KEYS[1])") is incr
+    assert client.register_script("return 1") is not incr
+    assert incr(keys=["n"]) == 1
+
+
 def test_a_transaction_is_retried(private_redis):
     client, _ = retrying(private_redis, on_sleep=private_redis.start)
     private_redis.stop()
