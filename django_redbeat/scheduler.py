@@ -27,6 +27,7 @@ from django_redbeat.decoder import dumps, from_timestamp, to_timestamp
 from django_redbeat.entry import RedBeatSchedulerEntry
 from django_redbeat.exceptions import LockNotOwned
 from django_redbeat.lock import BeatLock, LockKeeper
+from django_redbeat.producer import declaring_once
 from django_redbeat.redis_urls import safe_url
 from django_redbeat.signals import schedule_installed
 from django_redbeat.window import Due, DueWindow, read_due_window
@@ -64,6 +65,7 @@ class RedBeatScheduler(Scheduler):
         self._held = False
         self._statics_pending = False
         super().__init__(app, **kwargs)
+        self.Producer = declaring_once(self.Producer)
         # a bad setting or a missing permission stops beat here, once; if Redis is away at
         # start, the ticks retry
         with contextlib.suppress(*RETRYABLE_ERRORS):

@@ -401,3 +401,22 @@ def test_info_never_shows_the_redis_password(celery_app):
 
     assert "s3cret" not in info
     assert "redbeat::lock" in info
+
+
+def test_the_task_queue_is_declared_on_the_first_send_and_again_after_a_reconnect(
+    scheduler, celery_app, clock, broker
+):
+    add_entry(celery_app, "add", seconds=60)
+    queue = celery_app.amqp.queues["q"]
+    declared = scheduler.producer.connection.declared_entities
+
+    clock.advance(seconds=60)
+    scheduler.tick()
+    assert hash(queue) in declared
+
+    declared.clear()  # what kombu does when the connection is re-established
+    clock.advance(seconds=60)
+    scheduler.tick()
+
+    assert hash(queue) in declared
+    assert len(broker.messages("q")) == 2
