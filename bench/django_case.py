@@ -11,9 +11,9 @@ Writes to entries (``run_startup_writes``) are counted by Redis itself, with key
 notifications: each change of an entry's hash or of the schedule sorted set, whichever client
 or script made it (an HSET counts even when it stores the same values; a ZADD, DEL or HSETNX that
 changes nothing does not). The lock and the statics set are not entries: beat takes the lock
-(SET) and replaces the statics set on every start (``DEL <prefix>:statics``, which deletes
-nothing when, as here, there are no statics). ``run_startup_write_commands`` is the cruder
-count, every write command of the server's ``INFO commandstats``, that one included.
+(SET) on every start, and rewrites the statics set only when ``beat_schedule`` changed.
+``run_startup_write_commands`` is the cruder count, every write command of the server's
+``INFO commandstats``, the lock's SET included.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 OURS, REDBEAT, DCB = "django-redbeat", "celery-redbeat", "django-celery-beat"
+#: The results' subject for Celery's bare send, measured without a scheduler.
+FLOOR = "celery"
 
 
 @dataclass(frozen=True)
@@ -231,6 +233,18 @@ def versions(redis_version: str) -> str:
     )
 
 
+def floor_line(results: Any) -> list[str]:
+    """The machine's floor for a send, next to the issue's: the targets were set there."""
+    floor = median(results, FLOOR, 0, "send_floor_ms")
+    if floor is None:
+        return []
+    return [
+        f"Celery's bare send on this machine (`apply_async` through beat's kind of producer, no"
+        f" scheduler): {floor:.3f} ms per message; about 0.115 ms on the machine the targets"
+        f" were set on.",
+    ]
+
+
 def markdown(mode_name: str, mode: dict[str, Any], results: Any, about: str) -> str:
     lines = [
         f"# Benchmark, {mode_name} mode",
@@ -247,6 +261,7 @@ def markdown(mode_name: str, mode: dict[str, Any], results: Any, about: str) -> 
         "more per second). The machine is noisy: read ratios, not absolute times.",
         f"All-due throughput is measured from the start of the scheduler to the last send, with a"
         f" budget of {mode['budget']:g} s per run.",
+        *floor_line(results),
         "",
         "## Scheduler",
         "",
@@ -282,8 +297,7 @@ NOTES = [
     "  N interval entries from CELERY_BEAT_SCHEDULE into an empty database and Redis; the real",
     "  `redbeat_run` command in a thread, from its start to its first sleep, with the writes to",
     "  entries it made over N unchanged entries (counted by Redis's keyspace notifications: each",
-    "  change of an entry's hash or of the schedule sorted set; not the lock's SET nor the",
-    "  replacement of the statics set, `DEL <prefix>:statics`, which beat makes at every start);",
+    "  change of an entry's hash or of the schedule sorted set; not the lock's SET);",
     "  then one-off tasks due now created through the ORM while it sleeps (max interval 300 s),",
     "  from `create()` to the send.",
     "  The peers' edit-to-effect is not measured here: celery-redbeat reads a change at its next",

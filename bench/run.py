@@ -142,6 +142,7 @@ def run(mode_name: str, mode: dict[str, Any], subjects: list[str], command: str)
             runner = Runner(workdir, server.url)
             runner.migrate()
             for rep in range(mode["reps"]):
+                runner.case(report.FLOOR, 0, "floor")
                 for n in mode["ns"]:
                     log(f"repetition {rep + 1}/{mode['reps']}, N = {n:,}")
                     for subject in subjects:

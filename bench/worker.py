@@ -112,6 +112,23 @@ def case_beat(
     return result
 
 
+def case_floor(sends: int = 2000, batches: int = 7, **_: Any) -> dict[str, Any]:
+    """Celery's bare send, no scheduler: ``apply_async`` through a producer made as beat makes
+    its own, ms per message (median of ``batches``). The issue's machine: about 0.115 ms."""
+    from bench.celery_app import app
+    from bench.producer import TASK
+
+    task = app.tasks[TASK]
+    producer = app.amqp.Producer(app.connection_for_write(), auto_declare=False)
+    for number in range(200):  # the first sends connect and declare
+        task.apply_async((number,), producer=producer)
+    per_batch = [
+        timed(lambda: [task.apply_async((number,), producer=producer) for number in range(sends)])
+        for _ in range(batches)
+    ]
+    return {"send_floor_ms": 1000 * statistics.median(per_batch) / sends}
+
+
 def case_alldue(subject: Subject, n: int, budget: float = 60.0, **_: Any) -> dict[str, Any]:
     """From start to the last of N due entries sent (or the budget spent): entries/s, memory."""
     base = maxrss_mib()
@@ -143,6 +160,8 @@ def main() -> None:
     case, name = params.pop("case"), params.pop("subject")
     if case == "migrate":
         result = case_migrate(name)
+    elif case == "floor":
+        result = case_floor(**params)
     elif case == "admin":
         from bench import admin_case
 
