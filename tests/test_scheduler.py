@@ -190,6 +190,21 @@ def test_a_schedule_member_without_its_hash_is_removed_and_logged(
     ]
 
 
+def test_entries_read_beside_a_missing_hash_keep_their_own_definitions(
+    scheduler, celery_app, redis_client, clock, broker
+):
+    add_entry(celery_app, "a", args=[1])
+    add_entry(celery_app, "b", args=[2])
+    redis_client.hdel("redbeat:b", "meta")  # never run, as celery-redbeat may leave it
+    redis_client.zadd(SCHEDULE_KEY, {"redbeat:ghost": to_timestamp(clock()) - 1})  # read first
+    clock.advance(seconds=60)
+
+    scheduler.tick()
+
+    assert sorted(m.payload[0] for m in broker.messages("q")) == [[1], [2]]
+    assert redis_client.zscore(SCHEDULE_KEY, "redbeat:ghost") is None
+
+
 def test_a_disabled_entry_is_not_read_by_a_tick(scheduler, celery_app, clock, round_trips):
     add_entry(celery_app, "off", seconds=1, enabled=False)
     clock.advance(hours=1)
