@@ -4,61 +4,59 @@ Each entry becomes a row marked as imported (``source``) with a digest of the fi
 given (``source_digest``). A later import compares: a row that no longer matches its digest was
 edited since (in the admin, by an action, by code) and is left alone unless overwriting; a row
 whose entry changed in the settings is updated; one whose entry left the settings is reported,
-or pruned. Every entry is checked (``full_clean``) before anything is written; the rows are
+or pruned. Every entry is checked (``full_clean``, once for all the entries of a shape: see
+:mod:`django_redbeat.shapes`) before anything is written; the rows are
 written in one transaction (new ones by :mod:`django_redbeat.inserts`, changed ones by
 bulk_update), and to Redis in pipelines once it commits.
 """
 
 from __future__ import annotations
 
+import functools
 import gc
-import hashlib
-import json
 import operator
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
 from typing import Any
 
 from celery import Celery
 from celery.schedules import schedule as interval
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from django_redbeat import inserts, model_schedules, sync
 from django_redbeat.models import PeriodicTask, Source
 from django_redbeat.schedules import RULE_FIELDS, rrule
+from django_redbeat.shapes import IMPORTED_FIELDS, PER_ENTRY, Shapes, digest, shape_of
 
 #: The keys a beat_schedule entry may have.
 ENTRY_KEYS = frozenset({"task", "schedule", "args", "kwargs", "options", "relative", "enabled"})
 #: Options that have a field of their own (``expires`` has two: a time or seconds).
 OPTION_FIELDS = frozenset({"queue", "exchange", "routing_key", "priority", "headers", "expires"})
-#: The fields an import writes, and that its digest covers (a description is the user's own).
-IMPORTED_FIELDS = (
-    "task", "args", "kwargs", "enabled", "queue", "exchange", "routing_key", "priority",
-    "headers", "extra_options", "expires", "expire_seconds", "one_off", "start_time", "kind",
-    "every", "period",
-    "minute", "hour", "day_of_week", "day_of_month", "month_of_year", "rrule", "timezone",
-    "solar_event", "latitude", "longitude", "run_at",
-)  # fmt: skip
 UPDATED_FIELDS = (*IMPORTED_FIELDS, "source", "source_digest", "date_changed")
 #: An rrule given no dtstart starts when the settings were loaded, so at every run anew: a
 #: dtstart this close to now counts as that default, and the row keeps the one it has.
 DEFAULT_DTSTART_WINDOW = timedelta(minutes=10)
-#: The imported fields that hold a time (the digest writes them in UTC).
-_TIME_FIELDS = [
-    name for name in IMPORTED_FIELDS
-    if isinstance(PeriodicTask._meta.get_field(name), models.DateTimeField)
-]  # fmt: skip
-_imported_values = operator.attrgetter(*IMPORTED_FIELDS)
-#: One encoder for every digest (json.dumps given options makes a new one per call).
-_DIGEST_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+_COLUMNS = PeriodicTask._meta.concrete_fields
 #: Every field's name: those an entry leaves at their defaults are not validated again.
-_FIELD_NAMES = frozenset(field.name for field in PeriodicTask._meta.concrete_fields)
+_FIELD_NAMES = frozenset(field.name for field in _COLUMNS)
+_NOT_PER_ENTRY = _FIELD_NAMES - PER_ENTRY
+_ATTNAMES = [field.attname for field in _COLUMNS]
+_all_values = operator.attrgetter(*_ATTNAMES)
+#: The defaults of the fields an entry leaves unset; those a call makes (JSON lists and
+#: dicts) are made for each row, never shared.
+_MADE_DEFAULTS = {
+    field.attname: field.get_default
+    for field in _COLUMNS
+    if field.has_default() and callable(field.default)
+}  # fmt: skip
+_DEFAULTS = {
+    field.attname: field.get_default() for field in _COLUMNS if field.attname not in _MADE_DEFAULTS
+}  # fmt: skip
 
 
 class EntryError(ValueError):
@@ -121,8 +119,9 @@ def make_plan(
     # every row's name and source in one query: only the rows of names that exist are read
     sources = dict(PeriodicTask.objects.values_list("name", "source"))
     existing = _rows(name for name in names if name in sources)
+    shapes = Shapes()
     for done, (name, spec) in enumerate(schedule.items(), 1):
-        _plan_entry(plan, str(name), spec, existing.get(str(name)), overwrite)
+        _plan_entry(plan, str(name), spec, existing.get(str(name)), overwrite, shapes)
         if progress is not None:
             progress(done, len(schedule))
     imported = {name for name, source in sources.items() if source == Source.SETTINGS}
@@ -149,10 +148,15 @@ def apply(plan: Plan) -> list[sync.SyncFailure]:
 
 
 def _plan_entry(
-    plan: Plan, name: str, spec: Any, row: PeriodicTask | None, overwrite: bool
+    plan: Plan,
+    name: str,
+    spec: Any,
+    row: PeriodicTask | None,
+    overwrite: bool,
+    shapes: Shapes,
 ) -> None:
     try:
-        task = build(name, spec, previous=row)
+        task = build(name, spec, previous=row, shapes=shapes)
     except EntryError as exc:
         plan.errors[name] = str(exc)
         return
@@ -187,8 +191,16 @@ def _plan_removal(plan: Plan, row: PeriodicTask, overwrite: bool, prune: bool) -
         plan.removed.append(row)
 
 
-def build(name: str, spec: Any, previous: PeriodicTask | None = None) -> PeriodicTask:
-    """The row a beat_schedule entry describes, checked and with its digest (EntryError)."""
+def build(
+    name: str,
+    spec: Any,
+    previous: PeriodicTask | None = None,
+    shapes: Shapes | None = None,
+) -> PeriodicTask:
+    """The row a beat_schedule entry describes, checked and with its digest (EntryError).
+
+    ``shapes``: those of the entries built so far (see _check), which gets this one's.
+    """
     if not isinstance(spec, dict):
         raise EntryError(f"an entry must be a dict, not {type(spec).__name__}")
     unknown = set(spec) - ENTRY_KEYS
@@ -205,19 +217,28 @@ def build(name: str, spec: Any, previous: PeriodicTask | None = None) -> Periodi
         **schedule_fields(spec["schedule"], bool(spec.get("relative"))),
         **option_fields(spec.get("options") or {}),
     }  # fmt: skip
-    task = PeriodicTask()  # then set: Django's constructor is twice as slow given keywords
-    for field_name, value in given.items():
-        setattr(task, field_name, value)
-    _check(task, given)
+    task = _new_task(given)
+    shape = _check(task, given, shapes)
     if previous is not None and _defaulted_dtstart(task, previous):
         task.start_time = previous.start_time
     model_schedules.fill_defaults(task)
-    task.source_digest = digest(task)
+    task.source_digest = digest(task) if shape is None else shapes.digest(task, shape)
     return task
 
 
 def schedule_fields(schedule: Any, relative: bool = False) -> dict[str, Any]:
     """The model's schedule fields for anything beat_schedule takes (EntryError if none)."""
+    if type(schedule) in (int, float, timedelta):  # most entries': the same few intervals
+        return dict(_interval_fields(schedule, relative))
+    return _fields_of(schedule, relative)
+
+
+@functools.lru_cache(maxsize=256, typed=True)
+def _interval_fields(schedule: float | timedelta, relative: bool) -> dict[str, Any]:
+    return _fields_of(schedule, relative)
+
+
+def _fields_of(schedule: Any, relative: bool) -> dict[str, Any]:
     if isinstance(schedule, bool):
         raise EntryError(f"schedule {schedule!r} is not a schedule")
     if isinstance(schedule, (int, float)):
@@ -248,36 +269,54 @@ def option_fields(options: Any) -> dict[str, Any]:
     return fields
 
 
-def digest(task: PeriodicTask) -> str:
-    """SHA-256 of the imported fields' values, as the database holds them (a built row's
-    fields are cleaned or at their defaults: they have the types a row read back has)."""
-    values = dict(zip(IMPORTED_FIELDS, _imported_values(task), strict=True))
-    for name in _TIME_FIELDS:
-        values[name] = _utc_text(values[name])
-    return hashlib.sha256(_DIGEST_JSON.encode(values).encode()).hexdigest()
-
-
 # ---- helpers ---------------------------------------------------------------------------------
 
 
-def _check(task: PeriodicTask, given: dict[str, Any]) -> None:
-    # the fields left at their defaults hold valid values: check those the entry sets (and the
-    # whole row in clean(), which sees how the fields go together)
+def _new_task(given: dict[str, Any]) -> PeriodicTask:
+    """A row of the given values and the defaults, made as Django makes the rows it reads
+    (values by position: twice as fast as by keyword, or as setting them one by one)."""
+    values = _DEFAULTS | given
+    for name, make in _MADE_DEFAULTS.items():
+        if name not in values:
+            values[name] = make()
+    return PeriodicTask(*map(values.__getitem__, _ATTNAMES))
+
+
+def _check(
+    task: PeriodicTask, given: dict[str, Any], shapes: Shapes | None
+) -> tuple[Any, ...] | None:
+    """full_clean() the fields the entry sets (those left at their defaults hold valid values)
+    and the whole row (clean() sees how the fields go together): most of an import's time.
+    Returns the entry's shape once checked, None if it has none.
+
+    Entries of one shape (same values but for PER_ENTRY, and same types of those) pass or fail
+    those checks alike, as clean() reads the PER_ENTRY fields only for their type: once one
+    has passed leaving every value as it was, the others have only their PER_ENTRY fields
+    checked. One whose values cleaning changed is no example (the others would keep theirs).
+    """
+    shape = None if shapes is None else shape_of(given)
+    if shape is not None and shape in shapes.checked:
+        _raise_invalid(task.clean_fields, exclude=_NOT_PER_ENTRY)
+        return shape
+    before = _all_values(task)
     unset = _FIELD_NAMES - given.keys()
+    _raise_invalid(
+        task.full_clean, exclude=unset, validate_unique=False, validate_constraints=False
+    )
+    if shape is None or not all(map(operator.is_, before, _all_values(task))):
+        return None
+    shapes.checked.add(shape)
+    return shape
+
+
+def _raise_invalid(clean: Callable[..., None], **options: Any) -> None:
     try:
-        task.full_clean(exclude=unset, validate_unique=False, validate_constraints=False)
+        clean(**options)
     except ValidationError as exc:
         problems = [
             f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items()
         ]
         raise EntryError("; ".join(problems)) from None
-
-
-def _utc_text(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    aware = value if timezone.is_aware(value) else timezone.make_aware(value)
-    return aware.astimezone(dt_timezone.utc).isoformat()
 
 
 def _json_list(args: Any) -> Any:

@@ -61,10 +61,18 @@ def _rows(tasks: list[PeriodicTask], connection: Any) -> list[tuple[Any, ...]]:
 
 def _prepared(field: Field, values: tuple[Any, ...], connection: Any) -> list[Any]:
     """A column's values as bulk_create() writes them, each distinct one prepared once."""
-    try:  # the type is part of the key: 1, 1.0 and True are equal, their columns' text is not
-        distinct = {(type(value), value) for value in values}
+    try:
+        if len(set(map(type, values))) > 1:  # most columns hold one type: keyed by value alone
+            return _prepared_typed(field, values, connection)
+        prepared = {value: field.get_db_prep_save(value, connection) for value in set(values)}
     except TypeError:  # JSON lists and objects
         return _prepared_json(field, values, connection)
+    return list(map(prepared.__getitem__, values))
+
+
+def _prepared_typed(field: Field, values: tuple[Any, ...], connection: Any) -> list[Any]:
+    # the type is part of the key: 1, 1.0 and True are equal, their columns' text is not
+    distinct = {(type(value), value) for value in values}
     prepared = {key: field.get_db_prep_save(key[1], connection) for key in distinct}
     return [prepared[type(value), value] for value in values]
 
