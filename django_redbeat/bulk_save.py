@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 from django_redbeat import keys
@@ -27,35 +28,60 @@ Row = tuple[str, Sequence[str], str, int]
 CHUNK = 1000
 
 #: KEYS[1] the schedule key, KEYS[2..] entry keys; ARGV the hash fields to read.
-#: Returns for each entry the values of those fields, then its score (nil where missing).
+#: Returns, for each entry that has any of them or a score, its position (from 1, among the
+#: entry keys), the values of those fields, then its score (nil where missing), one after the
+#: other: entries that have nothing (all those of an import into an empty Redis) cost no reply.
 READ_STORED = """
 local stored = {}
 for i = 2, #KEYS do
     local values = redis.call('HMGET', KEYS[i], unpack(ARGV))
-    values[#ARGV + 1] = redis.call('ZSCORE', KEYS[1], KEYS[i])
-    stored[i - 1] = values
+    local score = redis.call('ZSCORE', KEYS[1], KEYS[i])
+    local found = score
+    for f = 1, #ARGV do
+        found = found or values[f]
+    end
+    if found then
+        stored[#stored + 1] = i - 1
+        for f = 1, #ARGV do
+            stored[#stored + 1] = values[f]
+        end
+        stored[#stored + 1] = score
+    end
 end
 return stored
 """
 
 #: KEYS[1] the schedule key, KEYS[2..] entry keys. ARGV[1] a channel to publish ARGV[2] on once
 #: written ('' for none), ARGV[3] n, how many hash fields each entry writes, ARGV[4 .. n + 3]
-#: their names; then for each entry its n values, the meta to write if it has none, its score.
+#: their names. Each entry has n + 1 values: its fields', then the meta to write if it has none.
+#: ARGV[n + 4] says for each of those n + 1 whether it is the same for every entry ("1", given
+#: once, next) or not ("0"); then for each entry the values not given once, and its score.
 WRITE_ENTRIES = """
 local n = tonumber(ARGV[3])
-local at = n + 4
-local scores = {}
+local at = n + 5
+local value, varying, fields, scores = {}, {}, {}, {}
+for c = 1, n + 1 do
+    if string.sub(ARGV[n + 4], c, c) == '1' then
+        value[c] = ARGV[at]
+        at = at + 1
+    else
+        varying[#varying + 1] = c
+    end
+end
 for i = 2, #KEYS do
-    local fields = {}
+    for _, c in ipairs(varying) do
+        value[c] = ARGV[at]
+        at = at + 1
+    end
     for f = 1, n do
         fields[2 * f - 1] = ARGV[3 + f]
-        fields[2 * f] = ARGV[at + f - 1]
+        fields[2 * f] = value[f]
     end
     redis.call('HSET', KEYS[i], unpack(fields))
-    redis.call('HSETNX', KEYS[i], 'meta', ARGV[at + n])
-    scores[#scores + 1] = ARGV[at + n + 1]
+    redis.call('HSETNX', KEYS[i], 'meta', value[n + 1])
+    scores[#scores + 1] = ARGV[at]
     scores[#scores + 1] = KEYS[i]
-    at = at + n + 2
+    at = at + 1
 end
 redis.call('ZADD', KEYS[1], unpack(scores))
 if ARGV[1] ~= '' then
@@ -70,10 +96,16 @@ def read_stored(
 ) -> list[tuple[list[str | None], float | None]]:
     """Each entry's stored values of the named fields, and its score (None where missing)."""
     read = client.register_script(READ_STORED)
-    stored: list[tuple[list[str | None], float | None]] = []
-    for chunk in _chunks(entry_keys):
-        for *values, score in read(keys=[schedule_key, *chunk], args=list(names)):
-            stored.append((values, None if score is None else float(score)))
+    size = len(names) + 2  # an entry's part of a reply: position, values, score
+    stored: list[tuple[list[str | None], float | None]] = [
+        ([None] * len(names), None) for _ in entry_keys
+    ]
+    for start in range(0, len(entry_keys), CHUNK):
+        chunk = entry_keys[start : start + CHUNK]
+        found = read(keys=[schedule_key, *chunk], args=list(names))
+        for at in range(0, len(found), size):
+            position, *values, score = found[at : at + size]
+            stored[start + position - 1] = (values, None if score is None else float(score))
     return stored
 
 
@@ -88,9 +120,7 @@ def write(client: Any, conf: Any, names: Sequence[str], rows: Sequence[Row]) -> 
     chunks = list(_chunks(rows))
     for number, chunk in enumerate(chunks, 1):
         last = number == len(chunks) and in_script
-        args: list[Any] = [channel if last else "", keys.WAKEUP_MESSAGE, len(names), *names]
-        for _, values, meta, score in chunk:
-            args += [*values, meta, score]
+        args = [channel if last else "", keys.WAKEUP_MESSAGE, len(names), *names, *_values(chunk)]
         script(keys=[conf.schedule_key, *(key for key, _, _, _ in chunk)], args=args)
     if not in_script:
         client.publish(channel, keys.WAKEUP_MESSAGE)
@@ -107,6 +137,20 @@ class NewMeta(dict):
     def __missing__(self, key: tuple[datetime | None, Any]) -> str:
         self[key] = meta = dumps({"last_run_at": key[0]})
         return meta
+
+
+def _values(chunk: Sequence[Row]) -> list[Any]:
+    """WRITE_ENTRIES' arguments after the names: a value that every entry of the chunk has
+    (its mark, a new entry's meta) is sent once, not once per entry."""
+    columns = list(zip(*((*values, meta) for _, values, meta, _ in chunk), strict=True))
+    same = [len(set(column)) == 1 for column in columns]
+    varying = [column for column, shared in zip(columns, same, strict=True) if not shared]
+    scores = [score for _, _, _, score in chunk]
+    return [
+        "".join("1" if shared else "0" for shared in same),
+        *(column[0] for column, shared in zip(columns, same, strict=True) if shared),
+        *chain.from_iterable(zip(*varying, scores, strict=True)),
+    ]
 
 
 def _is_cluster(client: Any) -> bool:

@@ -72,3 +72,22 @@ def test_only_changed_skips_unchanged_entries_in_every_chunk(
 
     assert written == 2
     assert RedBeatSchedulerEntry.from_key("redbeat:e7", app=celery_app).args == [2]
+
+
+def test_values_shared_by_a_chunk_are_written_as_each_entrys_own(
+    celery_app, redis_client, small_chunks
+):
+    # a value that every entry of a chunk has is sent once, the others one by one (a chunk of
+    # one entry has only shared values)
+    redis_client.hset("redbeat:e2", "meta", '{"last_run_at": null, "total_run_count": 3}')
+
+    RedBeatSchedulerEntry.save_many(
+        entries(celery_app, 4),
+        app=celery_app,
+        extra_fields=lambda entry, _: {"same": "x", "own": entry.name},
+    )
+
+    for i in range(4):
+        assert redis_client.hmget(f"redbeat:e{i}", "same", "own") == ["x", f"e{i}"]
+    assert RedBeatSchedulerEntry.from_key("redbeat:e2", app=celery_app).total_run_count == 3
+    assert RedBeatSchedulerEntry.from_key("redbeat:e3", app=celery_app).total_run_count == 0
