@@ -11,6 +11,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from bench import peer_targets
+
 OURS, REDBEAT, DCB = "django-redbeat", "celery-redbeat", "django-celery-beat"
 #: The results' subject for Celery's bare send, measured without a scheduler.
 FLOOR = "celery"
@@ -276,7 +278,9 @@ def markdown(mode_name: str, mode: dict[str, Any], results: Any, about: str) -> 
             "",
             *admin_table(results, mode["admin_n"]),
         ]
-    lines += ["", *summary(results, mode["ns"], mode["admin_n"]), *errors(results), "", *NOTES]
+    lines += ["", *summary(results, mode["ns"], mode["admin_n"])]
+    lines += ["", *peer_targets.section(results, OURS, REDBEAT, DCB, median)]
+    lines += [*errors(results), "", *NOTES]
     return "\n".join(lines) + "\n"
 
 
