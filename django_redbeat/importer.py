@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import gc
-import operator
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,14 +23,14 @@ from typing import Any
 from celery import Celery
 from celery.schedules import schedule as interval
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from django_redbeat import inserts, model_schedules, sync
+from django_redbeat import import_rows, inserts, model_schedules, sync
+from django_redbeat.import_rows import EntryError
 from django_redbeat.models import PeriodicTask, Source
 from django_redbeat.schedules import RULE_FIELDS, rrule
-from django_redbeat.shapes import IMPORTED_FIELDS, PER_ENTRY, Shapes, digest, shape_of
+from django_redbeat.shapes import IMPORTED_FIELDS, Shapes, digest
 
 #: The keys a beat_schedule entry may have.
 ENTRY_KEYS = frozenset({"task", "schedule", "args", "kwargs", "options", "relative", "enabled"})
@@ -41,26 +40,6 @@ UPDATED_FIELDS = (*IMPORTED_FIELDS, "source", "source_digest", "date_changed")
 #: An rrule given no dtstart starts when the settings were loaded, so at every run anew: a
 #: dtstart this close to now counts as that default, and the row keeps the one it has.
 DEFAULT_DTSTART_WINDOW = timedelta(minutes=10)
-_COLUMNS = PeriodicTask._meta.concrete_fields
-#: Every field's name: those an entry leaves at their defaults are not validated again.
-_FIELD_NAMES = frozenset(field.name for field in _COLUMNS)
-_NOT_PER_ENTRY = _FIELD_NAMES - PER_ENTRY
-_ATTNAMES = [field.attname for field in _COLUMNS]
-_all_values = operator.attrgetter(*_ATTNAMES)
-#: The defaults of the fields an entry leaves unset; those a call makes (JSON lists and
-#: dicts) are made for each row, never shared.
-_MADE_DEFAULTS = {
-    field.attname: field.get_default
-    for field in _COLUMNS
-    if field.has_default() and callable(field.default)
-}  # fmt: skip
-_DEFAULTS = {
-    field.attname: field.get_default() for field in _COLUMNS if field.attname not in _MADE_DEFAULTS
-}  # fmt: skip
-
-
-class EntryError(ValueError):
-    """A beat_schedule entry that cannot become a PeriodicTask; the message says why."""
 
 
 @dataclass
@@ -199,7 +178,8 @@ def build(
 ) -> PeriodicTask:
     """The row a beat_schedule entry describes, checked and with its digest (EntryError).
 
-    ``shapes``: those of the entries built so far (see _check), which gets this one's.
+    ``shapes``: those of the entries built so far (see import_rows.check), which gets this
+    one's.
     """
     if not isinstance(spec, dict):
         raise EntryError(f"an entry must be a dict, not {type(spec).__name__}")
@@ -217,8 +197,8 @@ def build(
         **schedule_fields(spec["schedule"], bool(spec.get("relative"))),
         **option_fields(spec.get("options") or {}),
     }  # fmt: skip
-    task = _new_task(given)
-    shape = _check(task, given, shapes)
+    task = import_rows.new_task(given)
+    shape = import_rows.check(task, given, shapes)
     if previous is not None and _defaulted_dtstart(task, previous):
         task.start_time = previous.start_time
     model_schedules.fill_defaults(task)
@@ -270,53 +250,6 @@ def option_fields(options: Any) -> dict[str, Any]:
 
 
 # ---- helpers ---------------------------------------------------------------------------------
-
-
-def _new_task(given: dict[str, Any]) -> PeriodicTask:
-    """A row of the given values and the defaults, made as Django makes the rows it reads
-    (values by position: twice as fast as by keyword, or as setting them one by one)."""
-    values = _DEFAULTS | given
-    for name, make in _MADE_DEFAULTS.items():
-        if name not in values:
-            values[name] = make()
-    return PeriodicTask(*map(values.__getitem__, _ATTNAMES))
-
-
-def _check(
-    task: PeriodicTask, given: dict[str, Any], shapes: Shapes | None
-) -> tuple[Any, ...] | None:
-    """full_clean() the fields the entry sets (those left at their defaults hold valid values)
-    and the whole row (clean() sees how the fields go together): most of an import's time.
-    Returns the entry's shape once checked, None if it has none.
-
-    Entries of one shape (same values but for PER_ENTRY, and same types of those) pass or fail
-    those checks alike, as clean() reads the PER_ENTRY fields only for their type: once one
-    has passed leaving every value as it was, the others have only their PER_ENTRY fields
-    checked. One whose values cleaning changed is no example (the others would keep theirs).
-    """
-    shape = None if shapes is None else shape_of(given)
-    if shape is not None and shape in shapes.checked:
-        _raise_invalid(task.clean_fields, exclude=_NOT_PER_ENTRY)
-        return shape
-    before = _all_values(task)
-    unset = _FIELD_NAMES - given.keys()
-    _raise_invalid(
-        task.full_clean, exclude=unset, validate_unique=False, validate_constraints=False
-    )
-    if shape is None or not all(map(operator.is_, before, _all_values(task))):
-        return None
-    shapes.checked.add(shape)
-    return shape
-
-
-def _raise_invalid(clean: Callable[..., None], **options: Any) -> None:
-    try:
-        clean(**options)
-    except ValidationError as exc:
-        problems = [
-            f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items()
-        ]
-        raise EntryError("; ".join(problems)) from None
 
 
 def _json_list(args: Any) -> Any:

@@ -4,7 +4,7 @@ Each row ``redbeat_import`` writes keeps the digest of the fields it was given
 (``source_digest``): a later import tells by it whether the row was edited since. The entries of
 a CELERY_BEAT_SCHEDULE mostly differ in their name and arguments only (same task, schedule and
 options): these make an entry's *shape*, and an import checks each shape once, and encodes its
-part of the digest once (:mod:`django_redbeat.importer`).
+part of the digest once (:mod:`django_redbeat.import_rows`, :mod:`django_redbeat.importer`).
 """
 
 from __future__ import annotations
