@@ -20,15 +20,11 @@ from django.db import models
 from django.utils import timezone
 
 from django_redbeat.models import PeriodicTask
+from django_redbeat.versions import ENTRY_FIELDS
 
-#: The fields an import writes, and that its digest covers (a description is the user's own).
-IMPORTED_FIELDS = (
-    "task", "args", "kwargs", "enabled", "queue", "exchange", "routing_key", "priority",
-    "headers", "extra_options", "expires", "expire_seconds", "one_off", "start_time", "kind",
-    "every", "period",
-    "minute", "hour", "day_of_week", "day_of_month", "month_of_year", "rrule", "timezone",
-    "solar_event", "latitude", "longitude", "run_at",
-)  # fmt: skip
+#: The fields an import writes, and that its digest covers: every field the entry is built from
+#: but its name (the row's key); a description is the user's own.
+IMPORTED_FIELDS = tuple(name for name in ENTRY_FIELDS if name != "name")
 #: The fields whose values differ from entry to entry; the others' values (and these fields'
 #: types) make an entry's shape.
 PER_ENTRY = frozenset({"name", "args", "kwargs"})
