@@ -278,8 +278,5 @@ def _defaulted_dtstart(task: PeriodicTask, previous: PeriodicTask) -> bool:
 
 def _rows(schedule: Iterable[str]) -> dict[str, PeriodicTask]:
     names = [str(name) for name in schedule]
-    rows: dict[str, PeriodicTask] = {}
-    for start in range(0, len(names), sync.QUERY_CHUNK):
-        chunk = names[start : start + sync.QUERY_CHUNK]
-        rows.update((row.name, row) for row in PeriodicTask.objects.filter(name__in=chunk))
-    return rows
+    chunks = sync.filter_in_chunks(PeriodicTask.objects.all(), "name", names)
+    return {row.name: row for chunk in chunks for row in chunk}

@@ -18,9 +18,11 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from celery import Celery
 from django.db import transaction
+from django.db.models import QuerySet
 from redis.exceptions import RedisError
 
 from django_redbeat import bulk_save, keys
@@ -237,9 +239,15 @@ def _run_state(meta: str | None, score: float | None) -> RunState:
     return RunState(True, due, run.get("last_run_at"), run.get("total_run_count") or 0)
 
 
+def filter_in_chunks(queryset: QuerySet, field: str, values: list[Any]) -> Iterator[QuerySet]:
+    """``queryset`` filtered by ``<field>__in``, once per QUERY_CHUNK of ``values``."""
+    for start in range(0, len(values), QUERY_CHUNK):
+        yield queryset.filter(**{f"{field}__in": values[start : start + QUERY_CHUNK]})
+
+
 def _tasks_by_pk(pks: list[int]) -> Iterator[PeriodicTask]:
-    for start in range(0, len(pks), QUERY_CHUNK):
-        yield from PeriodicTask.objects.filter(pk__in=pks[start : start + QUERY_CHUNK])
+    for tasks in filter_in_chunks(PeriodicTask.objects.all(), "pk", pks):
+        yield from tasks
 
 
 def _entries(
