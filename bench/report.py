@@ -227,7 +227,9 @@ def about(client: Any, command: str) -> str:
 
 
 def versions(redis_version: str) -> str:
-    names = ("celery", "kombu", "redis", "django", "celery-redbeat", "django-celery-beat")
+    names = (
+        "celery", "kombu", "redis", "hiredis", "django", "celery-redbeat", "django-celery-beat",
+    )  # fmt: skip
     found = ", ".join(f"{name} {version(name)}" for name in names)
     return (
         f"Python {platform.python_version()}, {found}, redis-server {redis_version} on loopback; "
