@@ -65,7 +65,7 @@ def dispatch(subject: Subject, count: int, margin: float, first: int) -> dict[st
     subject.add_soon(count, at, first)
     subject.tick()  # a database scheduler reloads here, before they are due
     time.sleep(max(0.0, at + 0.1 - time.time()))  # `at` is whole: every score is <= now
-    before, trips, ticks = Sends.count, roundtrips.count(), 0
+    before, trips, ticks, in_send = Sends.count, roundtrips.count(), 0, Sends.seconds
     started = time.perf_counter()
     idle = 0  # ticks that had nothing due while some are unsent (dispatch_sent tells)
     while Sends.count - before < count and idle < 3:
@@ -73,8 +73,11 @@ def dispatch(subject: Subject, count: int, margin: float, first: int) -> dict[st
         ticks += 1
         idle = idle + 1 if sleep > 0 and Sends.count - before < count else 0
     elapsed = time.perf_counter() - started
+    sent = max(Sends.count - before, 1)
     return {
-        "dispatch_ms": 1000 * elapsed / max(Sends.count - before, 1),
+        "dispatch_ms": 1000 * elapsed / sent,
+        "dispatch_send_ms": 1000 * (Sends.seconds - in_send) / sent,
+        "dispatch_own_ms": 1000 * (elapsed - (Sends.seconds - in_send)) / sent,
         "dispatch_sent": Sends.count - before,
         "dispatch_ticks": ticks,
         "dispatch_roundtrips": roundtrips.count() - trips,
