@@ -72,12 +72,12 @@ def dispatch(subject: Subject, count: int, margin: float, first: int) -> dict[st
         sleep = subject.tick()
         ticks += 1
         idle = idle + 1 if sleep > 0 and Sends.count - before < count else 0
-    elapsed = time.perf_counter() - started
+    elapsed, sending = time.perf_counter() - started, Sends.seconds - in_send
     sent = max(Sends.count - before, 1)
     return {
         "dispatch_ms": 1000 * elapsed / sent,
-        "dispatch_send_ms": 1000 * (Sends.seconds - in_send) / sent,
-        "dispatch_own_ms": 1000 * (elapsed - (Sends.seconds - in_send)) / sent,
+        "dispatch_send_ms": 1000 * sending / sent,
+        "dispatch_own_ms": 1000 * (elapsed - sending) / sent,
         "dispatch_sent": Sends.count - before,
         "dispatch_ticks": ticks,
         "dispatch_roundtrips": roundtrips.count() - trips,
