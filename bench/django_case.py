@@ -155,8 +155,8 @@ def run(subject: str, n: int, edits: int = 5, **_: Any) -> dict[str, Any]:
     from django.conf import settings
 
     from bench.celery_app import app
-    from django_redbeat.connection import get_redis
     from django_redbeat.models import PeriodicTask
+    from django_redbeat.store.connection import get_redis
 
     settings.CELERY_BEAT_SCHEDULE = {
         name: {"task": TASK, "schedule": every, "args": (arg,)}

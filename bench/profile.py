@@ -158,7 +158,7 @@ def profile_commands(n: int) -> list[str]:
 
     django_setup("django-redbeat")
     call_command("migrate", verbosity=0)
-    from django_redbeat import sync
+    from django_redbeat.sync import bridge
 
     settings.CELERY_BEAT_SCHEDULE = {
         name: {"task": TASK, "schedule": every, "args": (arg,)}
@@ -168,8 +168,8 @@ def profile_commands(n: int) -> list[str]:
     for title, name, work in (
         (f"`redbeat_import` of {n:,} entries into an empty database and Redis", "import",
          lambda: call_command("redbeat_import", stdout=StringIO())),
-        (f"`redbeat_run`'s startup sync (`sync.rebuild`) of {n:,} unchanged entries", "rebuild",
-         lambda: sync.rebuild(app)),
+        (f"`redbeat_run`'s startup sync (`bridge.rebuild`) of {n:,} unchanged entries", "rebuild",
+         lambda: bridge.rebuild(app)),
     ):  # fmt: skip
         root, text = profiled(work, interval=0.001)
         (RESULTS / f"profile-{name}.txt").write_text(text)

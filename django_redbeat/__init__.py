@@ -15,11 +15,11 @@ __all__ = ["RedBeatScheduler", "RedBeatSchedulerEntry"]
 
 def __getattr__(name: str) -> Any:
     if name == "RedBeatScheduler":
-        from django_redbeat.scheduler import RedBeatScheduler
+        from django_redbeat.beat.scheduler import RedBeatScheduler
 
         return RedBeatScheduler
     if name == "RedBeatSchedulerEntry":
-        from django_redbeat.entry import RedBeatSchedulerEntry
+        from django_redbeat.beat.entry import RedBeatSchedulerEntry
 
         return RedBeatSchedulerEntry
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,9 +20,10 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from django_redbeat import model_schedules, sync
+from django_redbeat import model_schedules
 from django_redbeat.forms import PeriodicTaskForm, registered_tasks
 from django_redbeat.models import PeriodicTask
+from django_redbeat.sync import bridge
 
 NOT_IN_REDIS = "-"
 
@@ -34,15 +35,15 @@ class RunStateChangeList(ChangeList):
         super().get_results(request)
         self.result_list = list(self.result_list)
         try:
-            states = sync.read_run_states([task.name for task in self.result_list])
-        except sync.SYNC_ERRORS as exc:
+            states = bridge.read_run_states([task.name for task in self.result_list])
+        except bridge.SYNC_ERRORS as exc:
             messages.warning(request, _("Run state unavailable: Redis cannot be read (%s).") % exc)
             states = {}
         for task in self.result_list:
             task.run_state = states.get(task.name)
 
 
-def last_run_text(state: sync.RunState | None) -> datetime | str | None:
+def last_run_text(state: bridge.RunState | None) -> datetime | str | None:
     if not state or not state.in_redis:
         return NOT_IN_REDIS
     # a new (or reset) entry's last_run_at is when it was created: its count tells it never ran
@@ -117,13 +118,13 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
 
     # ---- change form -------------------------------------------------------------------------
 
-    def _run_state(self, task: PeriodicTask) -> sync.RunState | None:
+    def _run_state(self, task: PeriodicTask) -> bridge.RunState | None:
         if task.pk is None:
             return None
         if not hasattr(task, "run_state"):
             try:
-                task.run_state = sync.read_run_states([task.name])[task.name]
-            except sync.SYNC_ERRORS:
+                task.run_state = bridge.read_run_states([task.name])[task.name]
+            except bridge.SYNC_ERRORS:
                 task.run_state = None
         return task.run_state
 
@@ -134,7 +135,7 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
         if not task.enabled:
             return _("None: the task is disabled.")
         try:
-            schedule = sync.entry_for(task, sync.celery_app()).schedule
+            schedule = bridge.entry_for(task, bridge.celery_app()).schedule
         except (ValueError, TypeError) as exc:
             return _("Invalid schedule: %s") % exc
         state = self._run_state(task)
@@ -162,7 +163,7 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
             )
         if form.cleaned_data.get("reset_run_state"):
             # registered after the receivers' sync, so it runs after it at commit
-            transaction.on_commit(lambda: sync.reset_run_state([obj]))
+            transaction.on_commit(lambda: bridge.reset_run_state([obj]))
 
     # ---- actions -----------------------------------------------------------------------------
 
@@ -180,7 +181,7 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Run selected tasks now"), permissions=["change"])
     def run_now(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> None:
-        app, count = sync.celery_app(), 0
+        app, count = bridge.celery_app(), 0
         for task in queryset:
             try:
                 app.send_task(task.task, args=task.args, kwargs=task.kwargs, **task.options)
@@ -193,13 +194,13 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Sync selected tasks to Redis"), permissions=["change"])
     def sync_to_redis(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> None:
-        failures = sync.sync_tasks(queryset)
+        failures = bridge.sync_tasks(queryset)
         count = len(queryset) - len(failures)
         self.message_user(request, ngettext("%d task synced.", "%d tasks synced.", count) % count)
 
     @admin.action(description=_("Reset run state of selected tasks"), permissions=["change"])
     def reset_run_state(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> None:
-        failures = sync.reset_run_state(queryset)
+        failures = bridge.reset_run_state(queryset)
         count = len(queryset) - len(failures)
         message = ngettext("%d task reset.", "%d tasks reset.", count) % count
         self.message_user(request, message)
@@ -218,7 +219,7 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
     def _reporting(
         self, request: HttpRequest, view: Callable[..., HttpResponse], *args: Any, **kwargs: Any
     ) -> HttpResponse:
-        with sync.collect_failures() as failures:
+        with bridge.collect_failures() as failures:
             response = view(request, *args, **kwargs)
         names = sorted({failure.name for failure in failures})
         if names:

@@ -12,10 +12,10 @@ from typing import Any
 
 from django.core import checks
 
-from django_redbeat import keys, redis_urls
-from django_redbeat.clients import CERT_REQS
 from django_redbeat.conf import conf
-from django_redbeat.redis_urls import safe_url
+from django_redbeat.store import keys, redis_urls
+from django_redbeat.store.plain_client import CERT_REQS
+from django_redbeat.store.redis_urls import safe_url
 
 URL_SCHEMES = ("redis://", "rediss://", "unix://", "redis-sentinel://", "redis-cluster://")
 

@@ -13,11 +13,11 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from redis.exceptions import RedisError
 
-from django_redbeat import sync
-from django_redbeat.config import ensure_conf
-from django_redbeat.connection import get_redis
 from django_redbeat.exceptions import RedBeatError
 from django_redbeat.models import PeriodicTask
+from django_redbeat.store.connection import get_redis
+from django_redbeat.store.redbeat_config import ensure_conf
+from django_redbeat.sync import bridge
 
 
 def registered_tasks(app: Celery) -> list[str]:
@@ -53,7 +53,7 @@ class PeriodicTaskForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.app = sync.celery_app()
+        self.app = bridge.celery_app()
         if "task" in self.fields:
             self.fields["task"].widget = TaskNameInput(registered_tasks(self.app))
 

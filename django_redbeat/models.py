@@ -13,10 +13,12 @@ from celery.schedules import solar
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.dispatch import Signal
 from django.utils.translation import gettext_lazy as _
 
-from django_redbeat import keys, model_schedules
+from django_redbeat import model_schedules
 from django_redbeat.exceptions import InvalidEntryName
+from django_redbeat.store import keys
 
 
 def validate_name(name: str) -> None:
@@ -55,6 +57,14 @@ class Source(models.TextChoices):
 SOLAR_EVENTS = [(name, name.replace("_", " ").capitalize()) for name in sorted(solar._all_events)]
 
 
+#: Rows were written by a QuerySet method that sends no post_save (``update``, ``bulk_create``,
+#: ``bulk_update``). Declared here, not in signals.py, because that module is the beat side's
+#: and loads no Django; the receiver syncs them after the commit, so this module need not
+#: import the sync package (which imports this one).
+#: provides args: names (of the rows touched), created (new rows, written as they are), using
+rows_changed = Signal()
+
+
 class PeriodicTaskQuerySet(models.QuerySet):
     """``update()``, ``bulk_create()`` and ``bulk_update()`` send no signals: these sync
     the rows they touch into Redis themselves, after the transaction commits."""
@@ -63,30 +73,26 @@ class PeriodicTaskQuerySet(models.QuerySet):
         before = dict(self.values_list("pk", "name"))
         count = super().update(**kwargs)
         after = self.model.objects.filter(pk__in=before).values_list("name", flat=True)
-        _sync_after_commit({*before.values(), *after}, self.db)
+        _send_rows_changed({*before.values(), *after}, self.db)
         return count
 
     def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[Any]:
         created = super().bulk_create(objs, *args, **kwargs)
-        from django_redbeat import sync  # sync imports this module
-
         # new rows are written as created: nothing to read back (a later change in the same
         # transaction syncs again after them)
-        sync.sync_tasks_after_commit(created, using=self.db)
+        rows_changed.send(sender=self.model, names=(), created=created, using=self.db)
         return created
 
     def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:
         objs = list(objs)
         before = dict(self.filter(pk__in=[task.pk for task in objs]).values_list("pk", "name"))
         count = super().bulk_update(objs, fields, *args, **kwargs)
-        _sync_after_commit({*before.values(), *(task.name for task in objs)}, self.db)
+        _send_rows_changed({*before.values(), *(task.name for task in objs)}, self.db)
         return count or 0
 
 
-def _sync_after_commit(names: set[str], using: str) -> None:
-    from django_redbeat import sync  # sync imports this module
-
-    sync.sync_after_commit(names, using=using)
+def _send_rows_changed(names: set[str], using: str) -> None:
+    rows_changed.send(sender=PeriodicTask, names=names, created=(), using=using)
 
 
 class PeriodicTask(models.Model):

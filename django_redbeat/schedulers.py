@@ -5,14 +5,14 @@ celery -A proj beat -S django_redbeat.schedulers:RedBeatScheduler
 
 from __future__ import annotations
 
-from django_redbeat.config import RedBeatConfig, ensure_conf
-from django_redbeat.connection import RetryingConnection, get_redis
-from django_redbeat.entry import RedBeatSchedulerEntry
-from django_redbeat.scheduler import (
+from django_redbeat.beat.entry import RedBeatSchedulerEntry
+from django_redbeat.beat.scheduler import (
     RedBeatScheduler,
     acquire_distributed_beat_lock,
     logger,
 )
+from django_redbeat.store.connection import RetryingConnection, get_redis
+from django_redbeat.store.redbeat_config import RedBeatConfig, ensure_conf
 
 __all__ = [
     "RedBeatConfig",

@@ -12,7 +12,7 @@ from celery import Celery
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from django_redbeat.entry import RedBeatSchedulerEntry
+from django_redbeat.beat.entry import RedBeatSchedulerEntry
 from django_redbeat.models import PeriodicTask
 from tests.redis_server import RedisServer
 from tests.round_trips import RoundTripCounter
@@ -32,7 +32,7 @@ def django_celery_app(celery_app: Celery) -> Iterator[Celery]:
 @pytest.fixture
 def counting_redis(django_celery_app: Celery) -> RoundTripCounter:
     """Installs a counting client as the app's Redis client (``app.redbeat_redis``)."""
-    from django_redbeat.connection import get_redis
+    from django_redbeat.store.connection import get_redis
 
     counting = RoundTripCounter(get_redis(django_celery_app))
     django_celery_app.redbeat_redis = counting

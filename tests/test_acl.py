@@ -16,13 +16,13 @@ from django.core.management.base import SystemCheckError
 from django.test import override_settings
 from redis.credentials import UsernamePasswordCredentialProvider
 
-from django_redbeat import drift
-from django_redbeat.access import ACL_COMMANDS
-from django_redbeat.connection import get_redis
 from django_redbeat.exceptions import ConfigurationError
 from django_redbeat.models import PeriodicTask
-from django_redbeat.redis_urls import safe_url
 from django_redbeat.schedulers import RedBeatScheduler, RedBeatSchedulerEntry
+from django_redbeat.store.connection import get_redis
+from django_redbeat.store.permissions import ACL_COMMANDS
+from django_redbeat.store.redis_urls import safe_url
+from django_redbeat.sync import drift
 from tests import servers
 from tests.redis_server import free_port
 from tests.system.processes import BeatProcess, wait_for

@@ -7,16 +7,16 @@ from datetime import timedelta
 import pytest
 from celery.schedules import schedule
 
-from django_redbeat import bulk_save
 from django_redbeat.decoder import to_timestamp
 from django_redbeat.schedulers import RedBeatSchedulerEntry
+from django_redbeat.store import bulk
 
 SCHEDULE_KEY = "redbeat::schedule"
 
 
 @pytest.fixture
 def small_chunks(monkeypatch):
-    monkeypatch.setattr(bulk_save, "CHUNK", 3)
+    monkeypatch.setattr(bulk, "CHUNK", 3)
 
 
 def entries(app, count, seconds=60):
@@ -53,7 +53,7 @@ def test_read_stored_gives_none_for_what_is_missing(celery_app, redis_client, sm
     redis_client.zrem(SCHEDULE_KEY, "redbeat:e2")
     wanted = ["redbeat:e0", "redbeat:e1", "redbeat:e2", "redbeat:nothing"]
 
-    stored = bulk_save.read_stored(redis_client, SCHEDULE_KEY, wanted, ["meta", "nope"])
+    stored = bulk.read_stored(redis_client, SCHEDULE_KEY, wanted, ["meta", "nope"])
 
     assert [values[0] is not None for values, _ in stored] == [True, False, True, False]
     assert [values[1] for values, _ in stored] == [None] * 4

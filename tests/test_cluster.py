@@ -15,14 +15,14 @@ from django.core import checks
 from django.test import override_settings
 from redis.cluster import RedisCluster
 
-from django_redbeat import drift, sync
-from django_redbeat.access import ACL_COMMANDS, CLUSTER_ACL_COMMANDS
+from django_redbeat.beat.lock import BeatLock
 from django_redbeat.checks import check_cluster_prefix
-from django_redbeat.connection import get_redis
 from django_redbeat.exceptions import ConfigurationError
-from django_redbeat.lock import BeatLock
 from django_redbeat.models import PeriodicTask
 from django_redbeat.schedulers import RedBeatScheduler, RedBeatSchedulerEntry
+from django_redbeat.store.connection import get_redis
+from django_redbeat.store.permissions import ACL_COMMANDS, CLUSTER_ACL_COMMANDS
+from django_redbeat.sync import bridge, drift
 from tests.servers import ClusterDeployment
 from tests.test_admin import ADD_URL, form_data
 
@@ -170,7 +170,7 @@ def test_sync_drift_repair_and_the_admin_run_on_the_cluster(
     )  # synced after commit
     response = admin_client.post(ADD_URL, form_data(name="from-admin"), follow=True)
     assert response.status_code == 200
-    assert cluster_client.hget(PREFIX + "from-admin", sync.MANAGED_FIELD) == sync.MANAGED_BY
+    assert cluster_client.hget(PREFIX + "from-admin", bridge.MANAGED_FIELD) == bridge.MANAGED_BY
 
     cluster_client.delete(PREFIX + "job")  # drift: Redis lost an entry
     found = drift.find(app)
@@ -179,7 +179,7 @@ def test_sync_drift_repair_and_the_admin_run_on_the_cluster(
     assert cluster_client.hget(PREFIX + "job", "definition")
 
     PeriodicTask.objects.filter(name="job").delete()
-    assert sync.remove_names(["job", "from-admin"], app) == []
+    assert bridge.remove_names(["job", "from-admin"], app) == []
     assert stored_keys(cluster_client) == []
 
 

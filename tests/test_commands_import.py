@@ -16,8 +16,8 @@ from django.core.management.base import CommandError
 from django.test import override_settings
 from redbeat.schedules import rrule as redbeat_rrule
 
-from django_redbeat import importer
-from django_redbeat.entry import RedBeatSchedulerEntry
+from django_redbeat.beat.entry import RedBeatSchedulerEntry
+from django_redbeat.importing import importer
 from django_redbeat.models import PeriodicTask, Source
 from django_redbeat.schedules import crontab, oneoff, rrule
 

@@ -26,13 +26,13 @@ from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
-from django_redbeat import sync
+from django_redbeat.beat.entry import RedBeatSchedulerEntry
 from django_redbeat.decoder import dumps, to_timestamp
-from django_redbeat.entry import RedBeatSchedulerEntry
 from django_redbeat.management.commands.redbeat_run import Command
 from django_redbeat.models import PeriodicTask
-from django_redbeat.runner import database_names
-from django_redbeat.sync import MANAGED_BY, MANAGED_FIELD
+from django_redbeat.sync import bridge
+from django_redbeat.sync.bridge import MANAGED_BY, MANAGED_FIELD
+from django_redbeat.sync.database_scheduler import database_names
 from tests.django_fixtures import make_task
 from tests.system.processes import wait_for
 
@@ -218,14 +218,14 @@ def make_tasks(count: int) -> list[str]:
 
 
 def test_names_among_many_more_tasks_are_looked_up_in_chunks(django_assert_num_queries):
-    existing = make_tasks(2 * sync.QUERY_CHUNK + 2)
-    names = [*existing[: sync.QUERY_CHUNK], "absent"]
+    existing = make_tasks(2 * bridge.QUERY_CHUNK + 2)
+    names = [*existing[: bridge.QUERY_CHUNK], "absent"]
     with django_assert_num_queries(3):  # a count, two chunks: SQLite limits the parameters
-        assert database_names(names) == set(existing[: sync.QUERY_CHUNK])
+        assert database_names(names) == set(existing[: bridge.QUERY_CHUNK])
 
 
 def test_as_many_names_as_tasks_are_found_in_one_read_of_all(django_assert_num_queries):
-    existing = make_tasks(sync.QUERY_CHUNK + 1)
+    existing = make_tasks(bridge.QUERY_CHUNK + 1)
     names = [*existing[1:], "absent"]
     with django_assert_num_queries(2):  # a count, every name
         assert database_names(names) == set(existing[1:])

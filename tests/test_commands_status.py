@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
-from django_redbeat.entry import RedBeatSchedulerEntry
+from django_redbeat.beat.entry import RedBeatSchedulerEntry
 
 pytestmark = pytest.mark.usefixtures("django_celery_app")
 

@@ -11,10 +11,10 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.db.models import QuerySet
 
-from django_redbeat import sync
+from django_redbeat.beat.entry import RedBeatSchedulerEntry
 from django_redbeat.decoder import dumps
-from django_redbeat.entry import RedBeatSchedulerEntry
 from django_redbeat.models import PeriodicTask
+from django_redbeat.sync import bridge
 from tests.django_fixtures import make_task, stored
 
 pytestmark = [
@@ -78,10 +78,10 @@ def test_differing_definition_is_rewritten_keeping_run_state(celery_app, redis_c
 
 def test_an_entry_without_the_mark_is_differing(redis_client):
     make_task()
-    redis_client.hdel("redbeat:job", sync.MANAGED_FIELD)
+    redis_client.hdel("redbeat:job", bridge.MANAGED_FIELD)
     assert "differing job" in run()
     run("--repair")
-    assert redis_client.hget("redbeat:job", sync.MANAGED_FIELD) == sync.MANAGED_BY
+    assert redis_client.hget("redbeat:job", bridge.MANAGED_FIELD) == bridge.MANAGED_BY
 
 
 def test_an_unreadable_entry_is_differing(celery_app, redis_client):

@@ -9,14 +9,14 @@ from datetime import datetime, timedelta
 import pytest
 from celery.schedules import schedule
 
-from django_redbeat.claims import MISSED_FIELD
-from django_redbeat.config import RedBeatConfig
-from django_redbeat.connection import retry_period
+from django_redbeat.beat.lock import BeatLock, LockKeeper
+from django_redbeat.beat.scheduler import SCHEDULED_AT_HEADER
+from django_redbeat.beat.slot_claims import MISSED_FIELD
 from django_redbeat.decoder import to_timestamp
 from django_redbeat.exceptions import ConfigurationError
-from django_redbeat.lock import BeatLock, LockKeeper
-from django_redbeat.scheduler import SCHEDULED_AT_HEADER
 from django_redbeat.schedulers import RedBeatScheduler, RedBeatSchedulerEntry
+from django_redbeat.store.connection import retry_period
+from django_redbeat.store.redbeat_config import RedBeatConfig
 from tests.redis_server import RedisServer
 
 LOCK = "redbeat::lock"

@@ -9,10 +9,10 @@ import pytest
 from celery.schedules import solar
 from django.core.exceptions import ValidationError
 
-from django_redbeat import importer
+from django_redbeat.importing import importer
+from django_redbeat.importing.entry_shapes import Shapes, digest
 from django_redbeat.models import PeriodicTask
 from django_redbeat.schedules import crontab, oneoff, rrule
-from django_redbeat.shapes import Shapes, digest
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

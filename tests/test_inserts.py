@@ -1,4 +1,4 @@
-"""inserts.insert_tasks: many new rows in one prepared INSERT, written as bulk_create() writes
+"""bulk_insert.insert_tasks: many new rows in one prepared INSERT, written as bulk_create() writes
 them, each given its pk, and in Redis once the transaction commits."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 from django.db import connection, transaction
 
-from django_redbeat import inserts
+from django_redbeat.importing import bulk_insert
 from django_redbeat.models import PeriodicTask
 from tests.django_fixtures import make_task, stored
 
@@ -53,7 +53,7 @@ def new_tasks(prefix: str) -> list[PeriodicTask]:
 def columns(prefix: str) -> dict[str, tuple]:
     """Each row's columns as the database holds them (pk and date_changed aside), by name
     without the prefix."""
-    names = [field.column for field in inserts.FIELDS if field.name != "date_changed"]
+    names = [field.column for field in bulk_insert.FIELDS if field.name != "date_changed"]
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {', '.join(names)} FROM django_redbeat_periodictask WHERE name LIKE %s",
@@ -66,7 +66,7 @@ def columns(prefix: str) -> dict[str, tuple]:
 
 def test_the_rows_are_written_as_bulk_create_writes_them():
     PeriodicTask.objects.bulk_create(new_tasks("bulk"))
-    inserts.insert_tasks(new_tasks("one"))
+    bulk_insert.insert_tasks(new_tasks("one"))
     assert columns("one") == columns("bulk")
     assert len(columns("one")) == 5
 
@@ -76,7 +76,7 @@ def test_each_row_gets_its_pk_and_one_moment_of_change():
     make_task(name="deleted").delete()  # a pk never given again: the new ones come after it
     tasks = new_tasks("new")
     started = datetime.now(UTC)
-    inserts.insert_tasks(tasks)
+    bulk_insert.insert_tasks(tasks)
     in_db = {row.name: row for row in PeriodicTask.objects.filter(name__startswith="new-")}
     assert {task.name: task.pk for task in tasks} == {name: row.pk for name, row in in_db.items()}
     assert {task.date_changed for task in tasks} == {row.date_changed for row in in_db.values()}
@@ -100,14 +100,14 @@ def test_a_json_value_keeps_its_type(values):
                      period="hours", extra_options=value)
         for index, value in enumerate(values)
     ]  # fmt: skip
-    inserts.insert_tasks(tasks)
+    bulk_insert.insert_tasks(tasks)
     read = PeriodicTask.objects.order_by("pk").values_list("extra_options", flat=True)
     assert [(type(value), value) for value in read] == [(type(value), value) for value in values]
 
 
 def test_the_rows_reach_redis_when_the_transaction_commits(celery_app, redis_client):
     with transaction.atomic():
-        inserts.insert_tasks(new_tasks("new"))
+        bulk_insert.insert_tasks(new_tasks("new"))
         assert redis_client.exists("redbeat:new-interval") == 0
     assert stored(celery_app, "new-interval").kwargs == {"a": {"b": [1.5, None]}}
     assert not stored(celery_app, "new-crontab").enabled
@@ -116,21 +116,21 @@ def test_the_rows_reach_redis_when_the_transaction_commits(celery_app, redis_cli
 
 def test_a_rolled_back_insert_leaves_no_row_and_no_entry(redis_client):
     with pytest.raises(RuntimeError), transaction.atomic():
-        inserts.insert_tasks(new_tasks("new"))
+        bulk_insert.insert_tasks(new_tasks("new"))
         raise RuntimeError("rolled back")
     assert not PeriodicTask.objects.exists()
     assert redis_client.keys("redbeat:*") == []
 
 
 def test_other_databases_get_bulk_create(monkeypatch, celery_app):
-    monkeypatch.setattr(inserts, "ONE_INSERT_VENDORS", frozenset())
+    monkeypatch.setattr(bulk_insert, "ONE_INSERT_VENDORS", frozenset())
     tasks = new_tasks("new")
-    inserts.insert_tasks(tasks)
+    bulk_insert.insert_tasks(tasks)
     assert all(task.pk == PeriodicTask.objects.get(name=task.name).pk for task in tasks)
     assert stored(celery_app, "new-rrule").task == "tests.other"
 
 
 def test_no_rows_is_nothing_to_do(redis_client):
-    inserts.insert_tasks([])
+    bulk_insert.insert_tasks([])
     assert not PeriodicTask.objects.exists()
     assert redis_client.keys("redbeat:*") == []

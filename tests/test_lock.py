@@ -5,8 +5,8 @@ import socket
 
 import pytest
 
+from django_redbeat.beat.lock import BeatLock
 from django_redbeat.exceptions import LockNotOwned
-from django_redbeat.lock import BeatLock
 
 
 def test_one_holder_at_a_time(redis_client):

@@ -9,11 +9,11 @@ from datetime import datetime, timezone
 import pytest
 from django.db import transaction
 
-from django_redbeat import sync
+from django_redbeat.beat.entry import RedBeatSchedulerEntry
+from django_redbeat.beat.scheduler import RedBeatScheduler
 from django_redbeat.decoder import dumps
-from django_redbeat.entry import RedBeatSchedulerEntry
 from django_redbeat.models import PeriodicTask
-from django_redbeat.scheduler import RedBeatScheduler
+from django_redbeat.sync import bridge
 from tests.django_fixtures import make_task, stored
 
 pytestmark = [
@@ -140,13 +140,13 @@ def test_bulk_create_and_bulk_update_sync(celery_app, redis_client):
 def test_a_static_entry_of_the_same_name_is_never_removed(celery_app, redis_client):
     static = RedBeatSchedulerEntry("nightly", "tests.add", 60, app=celery_app)
     static.save()
-    sync.remove_names(["nightly"])
+    bridge.remove_names(["nightly"])
     assert redis_client.exists("redbeat:nightly") == 1
 
 
 def test_redis_down_keeps_the_database_save_and_logs_the_name(own_redis, caplog):
     own_redis.stop()
-    with caplog.at_level(logging.ERROR, logger="django_redbeat.sync"):
+    with caplog.at_level(logging.ERROR, logger="django_redbeat.sync.bridge"):
         make_task(name="while-down")
     assert PeriodicTask.objects.filter(name="while-down").exists()
     assert "'while-down'" in caplog.text

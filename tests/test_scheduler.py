@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from celery.schedules import schedule
 
+from django_redbeat.beat.lock import BeatLock
 from django_redbeat.decoder import to_timestamp
-from django_redbeat.lock import BeatLock
 from django_redbeat.schedulers import RedBeatScheduler, RedBeatSchedulerEntry
 
 SCHEDULE_KEY = "redbeat::schedule"

@@ -14,14 +14,14 @@ from celery.schedules import schedule
 from django.test import override_settings
 from redis.sentinel import SentinelConnectionPool
 
-from django_redbeat import status
+from django_redbeat.beat import status
+from django_redbeat.beat.scheduler import SCHEDULED_AT_HEADER
 from django_redbeat.checks import check_redis_url, check_sentinels
-from django_redbeat.config import ensure_conf
-from django_redbeat.connection import connect, get_redis
 from django_redbeat.exceptions import ConfigurationError
 from django_redbeat.models import PeriodicTask
-from django_redbeat.scheduler import SCHEDULED_AT_HEADER
 from django_redbeat.schedulers import RedBeatScheduler, RedBeatSchedulerEntry
+from django_redbeat.store.connection import connect, get_redis
+from django_redbeat.store.redbeat_config import ensure_conf
 from tests.servers import SERVICE, SentinelDeployment
 from tests.test_admin import ADD_URL, form_data
 

@@ -1,4 +1,4 @@
-"""sync.py: rows become entries in Redis, written through RedBeatSchedulerEntry."""
+"""bridge.py: rows become entries in Redis, written through RedBeatSchedulerEntry."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import pytest
 from celery import current_app
 from django.test import override_settings
 
-from django_redbeat import sync
+from django_redbeat.beat.entry import RedBeatSchedulerEntry
 from django_redbeat.decoder import dumps
-from django_redbeat.entry import RedBeatSchedulerEntry
 from django_redbeat.exceptions import ConfigurationError
 from django_redbeat.models import PeriodicTask
+from django_redbeat.sync import bridge
 from tests.django_fixtures import make_task
 
 pytestmark = [
@@ -41,7 +41,7 @@ def test_the_wire_format_is_the_engines(redis_client, celery_app):
         "schedule": {"__type__": "interval", "every": 60.0, "relative": False},
         "enabled": True,
     }
-    assert redis_client.hget("redbeat:job", sync.MANAGED_FIELD) == sync.MANAGED_BY
+    assert redis_client.hget("redbeat:job", bridge.MANAGED_FIELD) == bridge.MANAGED_BY
 
 
 def test_a_crontab_in_its_own_zone_is_written_zoned(redis_client):
@@ -58,7 +58,7 @@ def test_reset_run_state_forgets_the_runs(celery_app, redis_client, clock):
     redis_client.hset(
         "redbeat:job", "meta", dumps({"last_run_at": last_run, "total_run_count": 4})
     )
-    assert sync.reset_run_state([row]) == []
+    assert bridge.reset_run_state([row]) == []
     entry = RedBeatSchedulerEntry.from_key("redbeat:job", app=celery_app)
     assert (entry.last_run_at, entry.total_run_count) == (clock(), 0)
     assert (
@@ -73,20 +73,20 @@ def test_read_run_states_in_one_round_trip(counting_redis, redis_client, clock):
     last_run = datetime(2026, 1, 15, 11, 59, 30, tzinfo=UTC)
     redis_client.hset("redbeat:a", "meta", dumps({"last_run_at": last_run, "total_run_count": 3}))
     counting_redis.round_trips = 0
-    states = sync.read_run_states(["a", "b", "nowhere"])
+    states = bridge.read_run_states(["a", "b", "nowhere"])
     assert counting_redis.round_trips == 1
     next_run = clock() + timedelta(minutes=1)  # the score written when it was saved
-    assert states["a"] == sync.RunState(True, next_run, last_run, 3)
+    assert states["a"] == bridge.RunState(True, next_run, last_run, 3)
     assert states["b"].in_redis and states["b"].next_run_at is None
-    assert states["nowhere"] == sync.RunState(in_redis=False)
+    assert states["nowhere"] == bridge.RunState(in_redis=False)
 
 
 def test_an_invalid_row_is_reported_not_written(redis_client, caplog):
     PeriodicTask.objects.bulk_create(
         [PeriodicTask(name="bad", task="t", kind="crontab", minute="99")]
     )
-    with sync.collect_failures() as failures:
-        sync.sync_names(["bad"])
+    with bridge.collect_failures() as failures:
+        bridge.sync_names(["bad"])
     assert [failure.name for failure in failures] == ["bad"]
     assert "invalid schedule" in failures[0].reason
     assert redis_client.exists("redbeat:bad") == 0
@@ -95,28 +95,28 @@ def test_an_invalid_row_is_reported_not_written(redis_client, caplog):
 
 def test_failures_are_collected_only_inside_the_block(own_redis):
     own_redis.stop()
-    with sync.collect_failures() as failures:
+    with bridge.collect_failures() as failures:
         make_task()
     assert [failure.name for failure in failures] == ["job"]
     assert "ConnectionError" in failures[0].reason
-    assert sync.sync_names(["job"])[0].name == "job"  # outside: returned, logged, not collected
+    assert bridge.sync_names(["job"])[0].name == "job"  # outside: returned, logged, not collected
     assert len(failures) == 1
 
 
 def test_remove_names_deletes_only_what_the_database_owns(celery_app, redis_client):
     make_task(name="owned")
     RedBeatSchedulerEntry("foreign", "tests.add", 60, app=celery_app).save()
-    sync.remove_names(["owned", "foreign", "absent"])
+    bridge.remove_names(["owned", "foreign", "absent"])
     assert redis_client.exists("redbeat:owned") == 0
     assert redis_client.zscore(SCHEDULE, "redbeat:owned") is None
     assert redis_client.exists("redbeat:foreign") == 1
 
 
 def test_the_celery_app_comes_from_the_setting(celery_app):
-    assert sync.celery_app() is celery_app
+    assert bridge.celery_app() is celery_app
     bad_path = override_settings(REDBEAT_CELERY_APP="tests.no_such_module.app")
     with bad_path, pytest.raises(ConfigurationError, match="REDBEAT_CELERY_APP"):
-        sync.celery_app()
+        bridge.celery_app()
 
 
 def test_without_the_setting_it_is_celerys_current_app(celery_app):
@@ -124,6 +124,6 @@ def test_without_the_setting_it_is_celerys_current_app(celery_app):
     celery_app.set_current()
     try:
         with override_settings(REDBEAT_CELERY_APP=None):
-            assert sync.celery_app() is celery_app
+            assert bridge.celery_app() is celery_app
     finally:
         previous.set_current()

@@ -1,6 +1,6 @@
-"""sync.rebuild, what a starting beat runs: only the entries not as their rows say are written.
+"""bridge.rebuild, what a starting beat runs: only the entries not as their rows say are written.
 
-Each entry the database owns carries its row's version (versions.py); the rebuild compares the
+Each entry the database owns carries its row's version (row_versions.py); the rebuild compares the
 versions of all rows with Redis in one script call per chunk, and writes the others only.
 """
 
@@ -14,10 +14,10 @@ import pytest
 from django.db import connection
 from django.db.models import QuerySet
 
-from django_redbeat import drift, sync, versions
+from django_redbeat.beat.entry import RedBeatSchedulerEntry
 from django_redbeat.decoder import dumps
-from django_redbeat.entry import RedBeatSchedulerEntry
 from django_redbeat.models import PeriodicTask
+from django_redbeat.sync import bridge, drift, row_versions
 from tests.django_fixtures import make_task, stored
 
 pytestmark = [
@@ -40,7 +40,7 @@ def entry_writes(redis_client) -> int:
 
 def rebuild_writes(celery_app, redis_client) -> int:
     before = entry_writes(redis_client)
-    assert sync.rebuild(celery_app) == []
+    assert bridge.rebuild(celery_app) == []
     return entry_writes(redis_client) - before
 
 
@@ -82,19 +82,19 @@ def test_rows_written_in_bulk_from_memory_have_the_versions_read_back(celery_app
         PeriodicTask(name="b", task="tests.add", kind="oneoff", one_off=True,
                      run_at=datetime(2026, 3, 1, 9, 30, tzinfo=zone)),
     ])  # fmt: skip
-    assert redis_client.hget("redbeat:a", sync.VERSION_FIELD)
+    assert redis_client.hget("redbeat:a", bridge.VERSION_FIELD)
     assert rebuild_writes(celery_app, redis_client) == 0
 
 
 def test_unchanged_rows_cost_one_script_call_per_chunk(celery_app, counting_redis, tasks):
     counting_redis.round_trips = 0
-    sync.rebuild(celery_app)
+    bridge.rebuild(celery_app)
     assert counting_redis.round_trips == 1
 
 
 def test_what_a_flushed_redis_lost_comes_back(celery_app, redis_client, tasks):
     redis_client.flushall()
-    sync.rebuild(celery_app)
+    bridge.rebuild(celery_app)
     assert stored(celery_app, "interval").args == [1, "x"]
     assert redis_client.zscore(SCHEDULE, "redbeat:disabled") == -1
     assert redis_client.zcard(SCHEDULE) == len(tasks)
@@ -106,12 +106,12 @@ def test_a_missing_entry_is_recreated_with_the_run_state_left(celery_app, redis_
     make_task(name="gone")
     last_run = clock() - timedelta(minutes=10)
     set_run_state(redis_client, "kept", 7, last_run)
-    redis_client.hdel("redbeat:kept", "definition", sync.MANAGED_FIELD, sync.VERSION_FIELD)
+    redis_client.hdel("redbeat:kept", "definition", bridge.MANAGED_FIELD, bridge.VERSION_FIELD)
     redis_client.zrem(SCHEDULE, "redbeat:kept")
     redis_client.delete("redbeat:gone")
     redis_client.zrem(SCHEDULE, "redbeat:gone")
 
-    sync.rebuild(celery_app)
+    bridge.rebuild(celery_app)
 
     kept = stored(celery_app, "kept")
     assert (kept.total_run_count, kept.last_run_at) == (7, last_run)
@@ -126,7 +126,7 @@ def test_a_missing_entry_is_recreated_with_the_run_state_left(celery_app, redis_
 def test_an_entry_out_of_the_schedule_is_put_back(celery_app, redis_client):
     make_task()
     redis_client.zrem(SCHEDULE, "redbeat:job")
-    sync.rebuild(celery_app)
+    bridge.rebuild(celery_app)
     assert redis_client.zscore(SCHEDULE, "redbeat:job") is not None
 
 
@@ -138,7 +138,7 @@ def test_a_row_edited_by_raw_sql_is_written_with_its_run_state(celery_app, redis
     raw_update("UPDATE {table} SET task = %s, every = 2 WHERE name = %s", "tests.other", "job")
 
     before = entry_writes(redis_client)
-    sync.rebuild(celery_app)
+    bridge.rebuild(celery_app)
 
     assert entry_writes(redis_client) - before == 3  # this entry only: HSET, HSETNX, ZADD
     entry = stored(celery_app)
@@ -154,7 +154,7 @@ def test_a_queryset_update_that_redis_missed_is_written(celery_app, redis_client
     # QuerySet.update itself, without the sync PeriodicTaskQuerySet adds: as if it had failed
     QuerySet.update(PeriodicTask.objects.filter(name="job"), enabled=False)
     assert redis_client.zscore(SCHEDULE, "redbeat:job") != -1
-    sync.rebuild(celery_app)
+    bridge.rebuild(celery_app)
     assert not stored(celery_app).enabled
     assert redis_client.zscore(SCHEDULE, "redbeat:job") == -1
 
@@ -164,45 +164,48 @@ def test_an_edit_back_to_a_version_redis_saw_before_is_written(celery_app, redis
     row.task = "tests.other"
     row.save()  # Redis holds this version now
     raw_update("UPDATE {table} SET task = %s WHERE name = %s", "tests.add", "job")
-    sync.rebuild(celery_app)
+    bridge.rebuild(celery_app)
     assert stored(celery_app).task == "tests.add"
 
 
 def test_entries_written_before_versions_are_written_once(celery_app, redis_client, tasks):
     for task in tasks:
-        redis_client.hdel("redbeat:" + task.name, sync.VERSION_FIELD)
+        redis_client.hdel("redbeat:" + task.name, bridge.VERSION_FIELD)
     assert rebuild_writes(celery_app, redis_client) > 0
     assert rebuild_writes(celery_app, redis_client) == 0
 
 
 def test_entries_written_without_a_version_are_written_again(celery_app, redis_client):
     make_task()
-    entry = sync.entry_for(PeriodicTask.objects.get(), celery_app)
-    sync.save_entries([entry], celery_app)  # no version given
-    assert redis_client.hget("redbeat:job", sync.VERSION_FIELD).split(":")[0] == versions.UNKNOWN
+    entry = bridge.entry_for(PeriodicTask.objects.get(), celery_app)
+    bridge.save_entries([entry], celery_app)  # no version given
+    assert (
+        redis_client.hget("redbeat:job", bridge.VERSION_FIELD).split(":")[0]
+        == row_versions.UNKNOWN
+    )
     assert rebuild_writes(celery_app, redis_client) > 0
     assert rebuild_writes(celery_app, redis_client) == 0
 
 
 def test_an_entry_not_the_databases_is_taken_over(celery_app, redis_client):
     make_task()
-    redis_client.hdel("redbeat:job", sync.MANAGED_FIELD)  # as celery-redbeat writes entries
-    sync.rebuild(celery_app)
-    assert redis_client.hget("redbeat:job", sync.MANAGED_FIELD) == sync.MANAGED_BY
+    redis_client.hdel("redbeat:job", bridge.MANAGED_FIELD)  # as celery-redbeat writes entries
+    bridge.rebuild(celery_app)
+    assert redis_client.hget("redbeat:job", bridge.MANAGED_FIELD) == bridge.MANAGED_BY
 
 
 def test_a_definition_written_by_other_code_is_written_again(celery_app, redis_client):
     make_task()
     # a save that keeps the other fields of the hash (the mark and the version included)
     RedBeatSchedulerEntry("job", "tests.static", 60, app=celery_app).save()
-    sync.rebuild(celery_app)
+    bridge.rebuild(celery_app)
     assert stored(celery_app).task == "tests.add"
 
 
 def test_a_disabled_task_scheduled_to_run_is_taken_out(celery_app, redis_client):
     make_task(enabled=False)
     redis_client.zadd(SCHEDULE, {"redbeat:job": 1})
-    sync.rebuild(celery_app)
+    bridge.rebuild(celery_app)
     assert redis_client.zscore(SCHEDULE, "redbeat:job") == -1
 
 
@@ -228,7 +231,7 @@ def test_invalid_rows_are_reported_and_the_others_written(celery_app, redis_clie
     make_task(name="fine")
     redis_client.flushall()
 
-    failures = sync.rebuild(celery_app)
+    failures = bridge.rebuild(celery_app)
 
     assert sorted(failure.name for failure in failures) == [":schedule", "good"]
     assert redis_client.type(SCHEDULE) == "zset"
@@ -238,7 +241,7 @@ def test_invalid_rows_are_reported_and_the_others_written(celery_app, redis_clie
 def test_an_entry_whose_row_is_gone_is_left_to_redbeat_sync(celery_app, redis_client):
     make_task()
     raw_update("DELETE FROM {table}")  # Redis missed it
-    sync.rebuild(celery_app)
+    bridge.rebuild(celery_app)
     assert redis_client.exists("redbeat:job") == 1
 
 
@@ -246,7 +249,7 @@ def test_redis_down_reports_every_task(own_redis, django_celery_app):
     make_task(name="a")
     make_task(name="b")
     own_redis.stop()
-    failures = sync.rebuild(django_celery_app)
+    failures = bridge.rebuild(django_celery_app)
     assert sorted(failure.name for failure in failures) == ["a", "b"]
 
 
@@ -258,13 +261,13 @@ def test_a_repair_writes_the_versions(celery_app, redis_client, tasks):
 
 def test_every_field_is_in_the_version_or_makes_no_difference_to_the_entry():
     fields = {field.name for field in PeriodicTask._meta.concrete_fields}
-    assert set(versions.ENTRY_FIELDS) | set(versions.OTHER_FIELDS) == fields
-    assert not set(versions.ENTRY_FIELDS) & set(versions.OTHER_FIELDS)
+    assert set(row_versions.ENTRY_FIELDS) | set(row_versions.OTHER_FIELDS) == fields
+    assert not set(row_versions.ENTRY_FIELDS) & set(row_versions.OTHER_FIELDS)
 
 
 def test_the_fields_outside_the_version_make_no_difference_to_the_entry(celery_app):
     row = make_task()
-    before = dumps(sync.entry_for(row, celery_app).definition)
+    before = dumps(bridge.entry_for(row, celery_app).definition)
     row.description, row.source, row.source_digest = "new", "settings", "abc"
     row.date_changed = datetime(2020, 1, 1, tzinfo=timezone.utc)
-    assert dumps(sync.entry_for(row, celery_app).definition) == before
+    assert dumps(bridge.entry_for(row, celery_app).definition) == before

@@ -15,9 +15,9 @@ from celery.schedules import schedule
 from django.test import override_settings
 
 from django_redbeat.checks import check_use_ssl
-from django_redbeat.connection import get_redis
 from django_redbeat.exceptions import ConfigurationError
 from django_redbeat.schedulers import RedBeatScheduler, RedBeatSchedulerEntry
+from django_redbeat.store.connection import get_redis
 from tests.servers import make_certificates, tls_server
 
 

@@ -7,8 +7,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from django_redbeat import importer, sync
 from django_redbeat.exceptions import RedBeatError
+from django_redbeat.importing import importer
+from django_redbeat.sync import bridge
 
 #: A progress line every this many entries checked (and none for fewer).
 PROGRESS_EVERY = 1000
@@ -37,7 +38,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         self.verbosity = options["verbosity"]
         try:
-            schedule = importer.configured_schedule(sync.celery_app())
+            schedule = importer.configured_schedule(bridge.celery_app())
         except RedBeatError as exc:  # REDBEAT_CELERY_APP cannot be imported
             raise CommandError(str(exc)) from exc
         started = time.monotonic()
@@ -96,7 +97,7 @@ class Command(BaseCommand):
         if self.verbosity:
             self.stdout.write(self.style.SUCCESS(message))
 
-    def _warn_unsynced(self, failures: list[sync.SyncFailure]) -> None:
+    def _warn_unsynced(self, failures: list[bridge.SyncFailure]) -> None:
         if failures:
             names = sorted({failure.name for failure in failures})
             self.stderr.write(self.style.WARNING(

@@ -15,10 +15,11 @@ from celery.utils.time import humanize_seconds
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from redis.exceptions import RedisError
 
-from django_redbeat import importer
+from django_redbeat.beat.run_loop import BeatRunner
 from django_redbeat.conf import conf
 from django_redbeat.exceptions import RedBeatError
-from django_redbeat.runner import BeatRunner, DatabaseScheduler, database_names
+from django_redbeat.importing import importer
+from django_redbeat.sync.database_scheduler import DatabaseScheduler, database_names
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMAT = "[%(asctime)s: %(levelname)s/%(processName)s] %(message)s"

@@ -8,9 +8,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from redis.exceptions import RedisError
 
-from django_redbeat import status, sync
-from django_redbeat.connection import brief_retries
+from django_redbeat.beat import status
 from django_redbeat.exceptions import RedBeatError
+from django_redbeat.store.connection import brief_retries
+from django_redbeat.sync import bridge
 
 
 def non_negative_int(text: str) -> int:
@@ -41,7 +42,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            app = sync.celery_app()
+            app = bridge.celery_app()
         except RedBeatError as exc:  # REDBEAT_CELERY_APP cannot be imported
             raise CommandError(str(exc)) from exc
         try:

@@ -7,8 +7,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from redis.exceptions import RedisError
 
-from django_redbeat import drift
 from django_redbeat.exceptions import RedBeatError
+from django_redbeat.sync import drift
 
 
 class Command(BaseCommand):

@@ -2,7 +2,8 @@
 
 A row is made from the values an entry gives and the model's defaults, then checked by Django's
 ``full_clean`` in the fields the entry sets: once per shape of entry (see
-:mod:`django_redbeat.shapes`), and in its own name, args and kwargs for every entry.
+:mod:`django_redbeat.importing.entry_shapes`), and in its own name, args and kwargs for every
+entry.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from django_redbeat.importing.entry_shapes import PER_ENTRY, Shapes, shape_of
 from django_redbeat.models import PeriodicTask
-from django_redbeat.shapes import PER_ENTRY, Shapes, shape_of
 
 
 class EntryError(ValueError):

@@ -17,8 +17,8 @@ from django.db import connections, router, transaction
 from django.db.models import Field, Max
 from django.utils import timezone
 
-from django_redbeat import sync
 from django_redbeat.models import PeriodicTask
+from django_redbeat.sync import bridge
 
 #: The databases where bulk_create() is slow at many rows (SQLite: 999 parameters an INSERT).
 ONE_INSERT_VENDORS = frozenset({"sqlite"})
@@ -42,7 +42,7 @@ def insert_tasks(tasks: list[PeriodicTask], using: str | None = None) -> None:
         with connection.cursor() as cursor:
             cursor.executemany(_insert_sql(connection), rows)
         _read_pks(tasks, using, after=last)
-        sync.sync_tasks_after_commit(tasks, using=using)
+        bridge.sync_tasks_after_commit(tasks, using=using)
 
 
 def _rows(tasks: list[PeriodicTask], connection: Any) -> list[tuple[Any, ...]]:

@@ -16,8 +16,8 @@ from datetime import datetime
 from itertools import chain
 from typing import Any
 
-from django_redbeat import keys
 from django_redbeat.decoder import dumps
+from django_redbeat.store import keys
 
 #: What save_many writes of an entry: its key, its hash fields' values, the meta to write if it
 #: has none, its score.

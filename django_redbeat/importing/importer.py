@@ -5,9 +5,9 @@ given (``source_digest``). A later import compares: a row that no longer matches
 edited since (in the admin, by an action, by code) and is left alone unless overwriting; a row
 whose entry changed in the settings is updated; one whose entry left the settings is reported,
 or pruned. Every entry is checked (``full_clean``, once for all the entries of a shape: see
-:mod:`django_redbeat.shapes`) before anything is written; the rows are
-written in one transaction (new ones by :mod:`django_redbeat.inserts`, changed ones by
-bulk_update), and to Redis in pipelines once it commits.
+:mod:`django_redbeat.importing.entry_shapes`) before anything is written; the rows are
+written in one transaction (new ones by :mod:`django_redbeat.importing.bulk_insert`, changed
+ones by bulk_update), and to Redis in pipelines once it commits.
 """
 
 from __future__ import annotations
@@ -26,11 +26,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from django_redbeat import import_rows, inserts, model_schedules, sync
-from django_redbeat.import_rows import EntryError
+from django_redbeat import model_schedules
+from django_redbeat.importing import bulk_insert, rows
+from django_redbeat.importing.entry_shapes import IMPORTED_FIELDS, Shapes, digest
+from django_redbeat.importing.rows import EntryError
 from django_redbeat.models import PeriodicTask, Source
 from django_redbeat.schedules import RULE_FIELDS, rrule
-from django_redbeat.shapes import IMPORTED_FIELDS, Shapes, digest
+from django_redbeat.sync import bridge
 
 #: The keys a beat_schedule entry may have.
 ENTRY_KEYS = frozenset({"task", "schedule", "args", "kwargs", "options", "relative", "enabled"})
@@ -111,11 +113,11 @@ def make_plan(
 
 
 @_gc_paused()
-def apply(plan: Plan) -> list[sync.SyncFailure]:
+def apply(plan: Plan) -> list[bridge.SyncFailure]:
     """Write the plan in one transaction; Redis follows on commit. Returns the sync failures."""
-    with sync.collect_failures() as failures, transaction.atomic():
+    with bridge.collect_failures() as failures, transaction.atomic():
         if plan.create:
-            inserts.insert_tasks(plan.create)
+            bulk_insert.insert_tasks(plan.create)
         if plan.update:
             PeriodicTask.objects.bulk_update(plan.update, UPDATED_FIELDS)
         if plan.removed:
@@ -178,7 +180,7 @@ def build(
 ) -> PeriodicTask:
     """The row a beat_schedule entry describes, checked and with its digest (EntryError).
 
-    ``shapes``: those of the entries built so far (see import_rows.check), which gets this
+    ``shapes``: those of the entries built so far (see rows.check), which gets this
     one's.
     """
     if not isinstance(spec, dict):
@@ -197,8 +199,8 @@ def build(
         **schedule_fields(spec["schedule"], bool(spec.get("relative"))),
         **option_fields(spec.get("options") or {}),
     }  # fmt: skip
-    task = import_rows.new_task(given)
-    shape = import_rows.check(task, given, shapes)
+    task = rows.new_task(given)
+    shape = rows.check(task, given, shapes)
     if previous is not None and _defaulted_dtstart(task, previous):
         task.start_time = previous.start_time
     model_schedules.fill_defaults(task)
@@ -278,5 +280,5 @@ def _defaulted_dtstart(task: PeriodicTask, previous: PeriodicTask) -> bool:
 
 def _rows(schedule: Iterable[str]) -> dict[str, PeriodicTask]:
     names = [str(name) for name in schedule]
-    chunks = sync.filter_in_chunks(PeriodicTask.objects.all(), "name", names)
+    chunks = bridge.filter_in_chunks(PeriodicTask.objects.all(), "name", names)
     return {row.name: row for chunk in chunks for row in chunk}

@@ -20,11 +20,11 @@ from typing import Any
 
 from celery import Celery
 
-from django_redbeat import keys
-from django_redbeat.config import ensure_conf
-from django_redbeat.connection import get_redis
 from django_redbeat.exceptions import InvalidEntryName
 from django_redbeat.models import PeriodicTask
+from django_redbeat.store import keys
+from django_redbeat.store.connection import get_redis
+from django_redbeat.store.redbeat_config import ensure_conf
 
 #: The hash field that marks an entry as the database's, and its value.
 MANAGED_FIELD = "managed_by"

@@ -7,25 +7,60 @@ Django setting, when Django is configured, wins over the Celery key of the same 
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
 from typing import Any
 
 from celery import Celery
 from celery.app import app_or_default
 
-from django_redbeat import defaults, keys
-from django_redbeat.conf import redbeat_overrides
+from django_redbeat import defaults
 from django_redbeat.exceptions import ConfigurationError
+from django_redbeat.store import keys
 
 logger = logging.getLogger("celery.beat")
 
 _MISSING = object()
 
+#: Django setting name -> the celery-redbeat configuration key it overrides.
+CELERY_KEYS = {
+    "REDBEAT_REDIS_URL": "redbeat_redis_url",
+    "REDBEAT_REDIS_OPTIONS": "redbeat_redis_options",
+    "REDBEAT_REDIS_USE_SSL": "redbeat_redis_use_ssl",
+    "REDBEAT_KEY_PREFIX": "redbeat_key_prefix",
+    "REDBEAT_LOCK_KEY": "redbeat_lock_key",
+    "REDBEAT_LOCK_TIMEOUT": "redbeat_lock_timeout",
+    "REDBEAT_MAX_DUE_PER_TICK": "redbeat_max_due_per_tick",
+    "REDBEAT_LOCK_RENEWAL_INTERVAL": "redbeat_lock_renewal_interval",
+    "REDBEAT_SEND_RETRY_WINDOW": "redbeat_send_retry_window",
+}
+
+
+def _django_settings() -> Any | None:
+    """Django's settings if Django is configured in this process, else None.
+
+    Looked up in ``sys.modules`` rather than imported: settings can only be configured once
+    ``django.conf`` is imported, and a plain Celery beat must not load Django at all.
+    """
+    module = sys.modules.get("django.conf")
+    if module is None:
+        return None
+    return module.settings if module.settings.configured else None
+
+
+def django_overrides() -> dict[str, Any]:
+    """The REDBEAT_* Django settings that are set, keyed by their celery-redbeat name."""
+    settings = _django_settings()
+    if settings is None:
+        return {}
+    found = {key: getattr(settings, name, _MISSING) for name, key in CELERY_KEYS.items()}
+    return {key: value for key, value in found.items() if value is not _MISSING}
+
 
 class RedBeatConfig:
     def __init__(self, app: Celery | None = None) -> None:
         self.app = app_or_default(app)
-        self._overrides = redbeat_overrides()
+        self._overrides = django_overrides()
         self.key_prefix: str = self.either_or("redbeat_key_prefix", defaults.KEY_PREFIX)
         self.schedule_key = keys.schedule_key(self.key_prefix)
         self.statics_key = keys.statics_key(self.key_prefix)

@@ -18,10 +18,11 @@ import redis
 from celery import Celery
 from celery.app import app_or_default
 
-from django_redbeat import access, clients, defaults
-from django_redbeat.clients import INTERNAL_OPTIONS
-from django_redbeat.config import RedBeatConfig, ensure_conf
-from django_redbeat.redis_urls import safe_url
+from django_redbeat import defaults
+from django_redbeat.store import permissions, plain_client
+from django_redbeat.store.plain_client import INTERNAL_OPTIONS
+from django_redbeat.store.redbeat_config import RedBeatConfig, ensure_conf
+from django_redbeat.store.redis_urls import safe_url
 
 logger = logging.getLogger("celery.beat")
 
@@ -195,14 +196,14 @@ def get_redis(app: Celery | None = None) -> Any:
     if client is None:
         conf = ensure_conf(app)
         client = connect(conf)
-        access.verify(client.wrapped_connection, conf.key_prefix, conf.redis_url)
+        permissions.verify(client.wrapped_connection, conf.key_prefix, conf.redis_url)
         app.redbeat_redis = client
     return client
 
 
 def connect(conf: RedBeatConfig) -> RetryingConnection:
-    """A new retrying client for ``conf``: one server, TLS, Sentinel or Cluster (clients.py)."""
-    client = clients.build(conf)
+    """A new retrying client for ``conf``: one server, TLS, Sentinel or Cluster."""
+    client = plain_client.build(conf)
     logger.debug("beat: Redis client for %s", safe_url(conf.redis_url))
     return RetryingConnection(retry_period(conf), client)
 

@@ -17,12 +17,12 @@ from celery.beat import ScheduleEntry
 from celery.schedules import BaseSchedule, schedstate
 from celery.schedules import schedule as celery_interval
 
-from django_redbeat import bulk_save, keys
-from django_redbeat.config import ensure_conf
-from django_redbeat.connection import get_redis
 from django_redbeat.decoder import dumps, loads, to_timestamp
 from django_redbeat.exceptions import DecodeError, EntryNotFound
 from django_redbeat.schedules import oneoff
+from django_redbeat.store import bulk, keys
+from django_redbeat.store.connection import get_redis
+from django_redbeat.store.redbeat_config import ensure_conf
 
 logger = logging.getLogger("celery.beat")
 
@@ -192,9 +192,9 @@ class RedBeatSchedulerEntry(ScheduleEntry):
         keys_ = [entry.key for entry in entries]
         # the stored fields are compared only to skip unchanged entries: else the meta will do
         read = ["meta", *names] if only_changed else ["meta"]
-        stored = bulk_save.read_stored(client, conf.schedule_key, keys_, read)
+        stored = bulk.read_stored(client, conf.schedule_key, keys_, read)
         now = app.now()  # one clock for the batch: reading it costs as much as a score
-        new_meta = bulk_save.NewMeta()
+        new_meta = bulk.NewMeta()
         rows = []
         for entry, key, fields, (values, old_score) in zip(
             entries, keys_, new_fields, stored, strict=True
@@ -206,7 +206,7 @@ class RedBeatSchedulerEntry(ScheduleEntry):
             # written only if it has none
             rows.append((key, list(fields.values()), new_meta[entry.last_run_at], score))
         if rows:
-            bulk_save.write(client, conf, names, rows)
+            bulk.write(client, conf, names, rows)
         return len(rows)
 
     def _adopt_meta(self, stored: str | None) -> None:

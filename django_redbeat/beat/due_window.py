@@ -15,10 +15,10 @@ from datetime import datetime
 from celery import Celery
 
 from django_redbeat import defaults
-from django_redbeat.connection import get_redis
+from django_redbeat.beat.entry import RedBeatSchedulerEntry as Entry
 from django_redbeat.decoder import to_timestamp
-from django_redbeat.entry import RedBeatSchedulerEntry as Entry
 from django_redbeat.exceptions import DecodeError, EntryNotFound
+from django_redbeat.store.connection import get_redis
 
 logger = logging.getLogger("celery.beat")
 

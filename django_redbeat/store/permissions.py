@@ -18,7 +18,7 @@ from typing import Any
 import redis
 
 from django_redbeat.exceptions import ConfigurationError
-from django_redbeat.redis_urls import safe_url
+from django_redbeat.store.redis_urls import safe_url
 
 logger = logging.getLogger("celery.beat")
 

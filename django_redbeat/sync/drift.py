@@ -14,13 +14,14 @@ from typing import Any
 
 from celery import Celery
 
-from django_redbeat import bulk_save, keys, sync, versions
-from django_redbeat.config import ensure_conf
-from django_redbeat.connection import get_redis
+from django_redbeat.beat.entry import NEVER, RedBeatSchedulerEntry
 from django_redbeat.decoder import dumps
-from django_redbeat.entry import NEVER, RedBeatSchedulerEntry
 from django_redbeat.exceptions import DecodeError, EntryNotFound
 from django_redbeat.models import PeriodicTask
+from django_redbeat.store import bulk, keys
+from django_redbeat.store.connection import get_redis
+from django_redbeat.store.redbeat_config import ensure_conf
+from django_redbeat.sync import bridge, row_versions
 
 #: Drift kind -> what it means; each holds entry names.
 KINDS = {
@@ -41,7 +42,7 @@ class Drift:
     invalid: list[str] = field(default_factory=list)
     #: The entries to write, by name (missing, differing and stale ones).
     to_write: dict[str, RedBeatSchedulerEntry] = field(default_factory=dict, repr=False)
-    #: The version of each task's row (versions.py), by name: written with its entry.
+    #: The version of each task's row (row_versions.py), by name: written with its entry.
     versions: dict[str, str] = field(default_factory=dict, repr=False)
 
     def items(self) -> list[tuple[str, str]]:
@@ -53,7 +54,7 @@ class Drift:
 
 def find(app: Celery | None = None) -> Drift:
     """Compare every task with its entry (two round trips plus a scan for orphans)."""
-    app = sync.celery_app(app)
+    app = bridge.celery_app(app)
     drift = Drift()
     entries = _entries(app, drift)
     stored = _read(app, list(entries))
@@ -68,19 +69,19 @@ def find(app: Celery | None = None) -> Drift:
 
 def repair(drift: Drift, app: Celery | None = None) -> None:
     """Write what is missing, differing or stale; remove the orphans (RedisError if down)."""
-    app = sync.celery_app(app)
-    sync.save_entries(list(drift.to_write.values()), app, versions=drift.versions)
+    app = bridge.celery_app(app)
+    bridge.save_entries(list(drift.to_write.values()), app, versions=drift.versions)
     if drift.orphaned:
-        sync.delete_managed(drift.orphaned, app)
+        bridge.delete_managed(drift.orphaned, app)
 
 
 def _entries(app: Celery, drift: Drift) -> dict[str, RedBeatSchedulerEntry]:
     entries = {}
     tasks = list(PeriodicTask.objects.order_by("name"))
-    drift.versions = versions.of_tasks(tasks, app)
+    drift.versions = row_versions.of_tasks(tasks, app)
     for task in tasks:
         try:
-            entries[task.name] = sync.entry_for(task, app)
+            entries[task.name] = bridge.entry_for(task, app)
         except (ValueError, TypeError):
             drift.invalid.append(task.name)
     return entries
@@ -89,8 +90,8 @@ def _entries(app: Celery, drift: Drift) -> dict[str, RedBeatSchedulerEntry]:
 def _read(app: Celery, names: list[str]) -> dict[str, tuple[Any, ...]]:
     config = ensure_conf(app)
     entry_keys = [keys.entry_key(config.key_prefix, name) for name in names]
-    fields = ["definition", "meta", sync.MANAGED_FIELD]
-    stored = bulk_save.read_stored(get_redis(app), config.schedule_key, entry_keys, fields)
+    fields = ["definition", "meta", bridge.MANAGED_FIELD]
+    stored = bulk.read_stored(get_redis(app), config.schedule_key, entry_keys, fields)
     return {name: (*values, score) for name, (values, score) in zip(names, stored, strict=True)}
 
 
@@ -100,7 +101,7 @@ def _compare(
 ) -> str | None:  # fmt: skip
     if not definition:
         return "missing"
-    if mark != sync.MANAGED_BY or not _same_json(definition, dumps(entry.definition)):
+    if mark != bridge.MANAGED_BY or not _same_json(definition, dumps(entry.definition)):
         return "differing"
     try:
         stored = RedBeatSchedulerEntry.from_stored(entry.key, definition, meta, app=app)
@@ -126,12 +127,12 @@ def _managed_names(app: Celery) -> list[str]:
     found = list(client.scan_iter(match=pattern, _type="hash", count=1000))
     with client.pipeline(transaction=False) as pipe:
         for key in found:
-            pipe.hget(key, sync.MANAGED_FIELD)
+            pipe.hget(key, bridge.MANAGED_FIELD)
         marks = pipe.execute()
     return [
         keys.entry_name(config.key_prefix, key)
         for key, mark in zip(found, marks, strict=True)
-        if mark == sync.MANAGED_BY
+        if mark == bridge.MANAGED_BY
     ]
 
 

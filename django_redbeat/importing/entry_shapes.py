@@ -4,7 +4,8 @@ Each row ``redbeat_import`` writes keeps the digest of the fields it was given
 (``source_digest``): a later import tells by it whether the row was edited since. The entries of
 a CELERY_BEAT_SCHEDULE mostly differ in their name and arguments only (same task, schedule and
 options): these make an entry's *shape*, and an import checks each shape once, and encodes its
-part of the digest once (:mod:`django_redbeat.import_rows`, :mod:`django_redbeat.importer`).
+part of the digest once (:mod:`django_redbeat.importing.rows`,
+:mod:`django_redbeat.importing.importer`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from django.db import models
 from django.utils import timezone
 
 from django_redbeat.models import PeriodicTask
-from django_redbeat.versions import ENTRY_FIELDS
+from django_redbeat.sync.row_versions import ENTRY_FIELDS
 
 #: The fields an import writes, and that its digest covers: every field the entry is built from
 #: but its name (the row's key); a description is the user's own.

@@ -24,9 +24,9 @@ from redis.backoff import NoBackoff
 from redis.credentials import CredentialProvider
 from redis.retry import Retry
 
-from django_redbeat import access, keys, redis_urls
-from django_redbeat.config import RedBeatConfig
 from django_redbeat.exceptions import ConfigurationError
+from django_redbeat.store import keys, permissions, redis_urls
+from django_redbeat.store.redbeat_config import RedBeatConfig
 
 #: Options django-redbeat reads itself; they are never passed on to the redis client.
 INTERNAL_OPTIONS = frozenset(
@@ -201,7 +201,7 @@ def _cluster(conf: RedBeatConfig, options: dict[str, Any]) -> Any:
             raise ConfigurationError(
                 f"{exc}: {redis_urls.safe_url(conf.redis_url)} is one server, not a cluster "
                 "(use a redis:// URL without the cluster option), or its ACL user may not run "
-                f"CLUSTER SLOTS (grant {access.CLUSTER_ACL_COMMANDS})."
+                f"CLUSTER SLOTS (grant {permissions.CLUSTER_ACL_COMMANDS})."
             ) from None
         # no node answered: an outage, retried like any connection error
         raise redis.exceptions.ConnectionError(str(exc)) from exc

@@ -25,17 +25,17 @@ from django.db import transaction
 from django.db.models import QuerySet
 from redis.exceptions import RedisError
 
-from django_redbeat import bulk_save, keys
-from django_redbeat import versions as row_versions
+from django_redbeat.beat.entry import NEVER, RedBeatSchedulerEntry
 from django_redbeat.conf import conf
-from django_redbeat.config import ensure_conf
-from django_redbeat.connection import brief_retries, get_redis
 from django_redbeat.decoder import from_timestamp
-from django_redbeat.entry import NEVER, RedBeatSchedulerEntry
 from django_redbeat.exceptions import DecodeError, RedBeatError
 from django_redbeat.models import PeriodicTask
 from django_redbeat.schedules import oneoff
-from django_redbeat.versions import MANAGED_BY, MANAGED_FIELD, VERSION_FIELD
+from django_redbeat.store import bulk, keys
+from django_redbeat.store.connection import brief_retries, get_redis
+from django_redbeat.store.redbeat_config import ensure_conf
+from django_redbeat.sync import row_versions as row_versions
+from django_redbeat.sync.row_versions import MANAGED_BY, MANAGED_FIELD, VERSION_FIELD
 
 logger = logging.getLogger(__name__)
 
@@ -222,7 +222,7 @@ def read_run_states(names: list[str], app: Celery | None = None) -> dict[str, Ru
     app = celery_app(app)
     config = ensure_conf(app)
     entry_keys = [keys.entry_key(config.key_prefix, name) for name in names]
-    stored = bulk_save.read_stored(get_redis(app), config.schedule_key, entry_keys, ["meta"])
+    stored = bulk.read_stored(get_redis(app), config.schedule_key, entry_keys, ["meta"])
     return {
         name: _run_state(meta, score) for name, ([meta], score) in zip(names, stored, strict=True)
     }

@@ -19,18 +19,19 @@ from celery.beat import Scheduler
 from celery.signals import beat_init
 from celery.utils.time import humanize_seconds
 
-from django_redbeat import defaults, keys
-from django_redbeat.claims import Claim, LockLost, SlotClaims
-from django_redbeat.config import ensure_conf
-from django_redbeat.connection import RETRYABLE_ERRORS, get_redis
+from django_redbeat import defaults
+from django_redbeat.beat.due_window import Due, DueWindow, read_due_window
+from django_redbeat.beat.entry import RedBeatSchedulerEntry
+from django_redbeat.beat.lock import BeatLock, LockKeeper
+from django_redbeat.beat.producer import declaring_once
+from django_redbeat.beat.slot_claims import Claim, LockLost, SlotClaims
 from django_redbeat.decoder import dumps, from_timestamp, to_timestamp
-from django_redbeat.entry import RedBeatSchedulerEntry
 from django_redbeat.exceptions import LockNotOwned
-from django_redbeat.lock import BeatLock, LockKeeper
-from django_redbeat.producer import declaring_once
-from django_redbeat.redis_urls import safe_url
 from django_redbeat.signals import schedule_installed
-from django_redbeat.window import Due, DueWindow, read_due_window
+from django_redbeat.store import keys
+from django_redbeat.store.connection import RETRYABLE_ERRORS, get_redis
+from django_redbeat.store.redbeat_config import ensure_conf
+from django_redbeat.store.redis_urls import safe_url
 
 logger = logging.getLogger("celery.beat")
 

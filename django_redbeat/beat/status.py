@@ -12,12 +12,12 @@ from typing import Any
 from celery import Celery
 from redis.exceptions import ResponseError
 
-from django_redbeat import keys
-from django_redbeat.config import ensure_conf
-from django_redbeat.connection import get_redis
+from django_redbeat.beat.entry import NEVER
 from django_redbeat.decoder import from_timestamp, to_timestamp
-from django_redbeat.entry import NEVER
-from django_redbeat.redis_urls import safe_url
+from django_redbeat.store import keys
+from django_redbeat.store.connection import get_redis
+from django_redbeat.store.redbeat_config import ensure_conf
+from django_redbeat.store.redis_urls import safe_url
 
 #: An entry due for longer than this (seconds) is overdue: no beat is sending it.
 OVERDUE_AFTER = 60
