@@ -18,8 +18,8 @@ from pathlib import Path
 
 import redis
 
-from tests.redis_server import RedisServer
-from tests.system.processes import BeatProcess, lock_holder_pid, wait_for
+from support.processes import BeatProcess, lock_holder_pid, wait_for
+from support.redis_server import RedisServer
 
 RESULTS = Path(__file__).parent / "results" / "failover.md"
 

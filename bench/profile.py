@@ -20,7 +20,7 @@ from typing import Any
 
 from pyinstrument import Profiler
 
-from tests.redis_server import RedisServer
+from support.redis_server import RedisServer
 
 RESULTS = Path(__file__).parent / "results"
 IDLE_TICKS = 5000

@@ -25,7 +25,7 @@ import redis
 
 from bench import report
 from bench.subjects import DJANGO_SETTINGS
-from tests.redis_server import RedisServer
+from support.redis_server import RedisServer
 
 OURS = "django-redbeat"
 

@@ -27,7 +27,7 @@ REPO = HERE.parent
 if str(REPO) not in sys.path:  # run as a script: the repository's test helpers
     sys.path.insert(0, str(REPO))
 
-from tests.redis_server import RedisServer  # noqa: E402
+from support.redis_server import RedisServer  # noqa: E402
 
 #: Seconds a process gets to stop after SIGTERM before it is killed.
 STOP_TIMEOUT = 15

@@ -12,8 +12,8 @@ import pytest
 import redis
 from celery import Celery
 
+from support.redis_server import RedisServer
 from tests.django_fixtures import counting_redis, django_celery_app, own_redis  # noqa: F401
-from tests.redis_server import RedisServer
 from tests.round_trips import RoundTripCounter
 
 

@@ -14,7 +14,7 @@ from redis.retry import Retry
 
 from django_redbeat.beat.entry import RedBeatSchedulerEntry
 from django_redbeat.models import PeriodicTask
-from tests.redis_server import RedisServer
+from support.redis_server import RedisServer
 from tests.round_trips import RoundTripCounter
 
 #: The Celery app of the running test: tests.settings.REDBEAT_CELERY_APP names it.

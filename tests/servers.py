@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.redis_server import (
+from support.processes import wait_for
+from support.redis_server import (
     RedisProcess,
     RedisServer,
     ServerFailed,
@@ -24,7 +25,6 @@ from tests.redis_server import (
     redis_server_binary,
     stopped_on_error,
 )
-from tests.system.processes import wait_for
 
 SERVICE = "mymaster"
 

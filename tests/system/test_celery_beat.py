@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from tests.system.processes import BeatProcess, sent_messages, wait_for
+from support.processes import BeatProcess, sent_messages, wait_for
 
 pytestmark = pytest.mark.system
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from example_project.demo import HERE, Demo
-from tests.system.processes import wait_for
+from support.processes import wait_for
 
 pytestmark = pytest.mark.system
 

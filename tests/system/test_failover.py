@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 
 from django_redbeat.beat.scheduler import SCHEDULED_AT_HEADER
-from tests.system.processes import BeatProcess, lock_holder_pid, sent_messages, wait_for
+from support.processes import BeatProcess, lock_holder_pid, sent_messages, wait_for
 
 pytestmark = pytest.mark.system
 
@@ -93,7 +93,7 @@ def test_sigterm_hands_over_at_once(tmp_path, redis_server, redis_client, broker
 
 
 def test_beat_carries_on_after_redis_restarts(tmp_path, broker_url, broker):
-    from tests.redis_server import RedisServer
+    from support.redis_server import RedisServer
 
     schedule_redis = RedisServer(tmp_path / "schedule-redis")
     schedule_redis.start()

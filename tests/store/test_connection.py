@@ -7,7 +7,7 @@ import redis
 from redis.connection import SSLConnection
 
 from django_redbeat.schedulers import RetryingConnection, ensure_conf, get_redis
-from tests.redis_server import RedisServer
+from support.redis_server import RedisServer
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from typing import Any
 
 import redis
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SCHEDULER = "django_redbeat.schedulers:RedBeatScheduler"
 
 

@@ -23,9 +23,9 @@ from django_redbeat.store.connection import get_redis
 from django_redbeat.store.permissions import ACL_COMMANDS
 from django_redbeat.store.redis_urls import safe_url
 from django_redbeat.sync import drift
+from support.processes import BeatProcess, wait_for
+from support.redis_server import free_port
 from tests import servers
-from tests.redis_server import free_port
-from tests.system.processes import BeatProcess, wait_for
 
 PASSWORD = "p@ss:w/rd#?%&=+ ë;"  # every character a URL reserves, and one it cannot hold raw
 USER = "beat"
@@ -115,7 +115,9 @@ def test_the_password_percent_encoded_in_the_url(acl_server, acl_app, clock, bro
     assert connected_as(acl_server) == {USER}
 
 
-@pytest.mark.parametrize("provider", [BeatCredentials(), "tests.test_acl:BeatCredentials"])
+@pytest.mark.parametrize(
+    "provider", [BeatCredentials(), "tests.store.test_permissions:BeatCredentials"]
+)
 def test_a_credential_provider_instance_or_dotted_path(acl_app, clock, broker, provider):
     acl_app.conf.redbeat_redis_options = {"credential_provider": provider}
 
@@ -125,7 +127,9 @@ def test_a_credential_provider_instance_or_dotted_path(acl_app, clock, broker, p
 
 
 def test_a_credential_provider_that_is_not_one_is_refused(acl_app):
-    acl_app.conf.redbeat_redis_options = {"credential_provider": "tests.test_acl:USER"}
+    acl_app.conf.redbeat_redis_options = {
+        "credential_provider": "tests.store.test_permissions:USER"
+    }
 
     with pytest.raises(ConfigurationError, match="must be a redis.credentials"):
         get_redis(acl_app)

@@ -33,8 +33,8 @@ from django_redbeat.models import PeriodicTask
 from django_redbeat.sync import bridge
 from django_redbeat.sync.bridge import MANAGED_BY, MANAGED_FIELD
 from django_redbeat.sync.database_scheduler import database_names
+from support.processes import wait_for
 from tests.django_fixtures import make_task
-from tests.system.processes import wait_for
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -13,7 +13,7 @@ from typing import Any
 
 import redis
 
-from tests.system.processes import wait_for
+from support.processes import wait_for
 
 
 def redis_server_binary() -> str:

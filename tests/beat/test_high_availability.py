@@ -17,7 +17,7 @@ from django_redbeat.exceptions import ConfigurationError
 from django_redbeat.schedulers import RedBeatScheduler, RedBeatSchedulerEntry
 from django_redbeat.store.connection import retry_period
 from django_redbeat.store.redbeat_config import RedBeatConfig
-from tests.redis_server import RedisServer
+from support.redis_server import RedisServer
 
 LOCK = "redbeat::lock"
 
