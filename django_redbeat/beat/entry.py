@@ -1,6 +1,6 @@
 """RedBeatSchedulerEntry: one schedule entry stored in Redis.
 
-Layout (DESIGN.md, section 3): the hash ``<prefix><name>`` holds ``definition`` (what to run and
+Layout: the hash ``<prefix><name>`` holds ``definition`` (what to run and
 when) and ``meta`` (run state: last_run_at, total_run_count); the sorted set ``<prefix>:schedule``
 holds the entry's next due time as its score (-1: it will not fire again, or it is disabled).
 """
@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from datetime import MINYEAR, datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from celery import Celery
 from celery.beat import ScheduleEntry
 from celery.schedules import BaseSchedule, schedstate
-from celery.schedules import schedule as celery_interval
 
+from django_redbeat.beat import due_times
 from django_redbeat.decoder import dumps, loads, to_timestamp
 from django_redbeat.exceptions import DecodeError, EntryNotFound
 from django_redbeat.schedules import oneoff
@@ -87,32 +87,7 @@ class RedBeatSchedulerEntry(ScheduleEntry):
     def due_at_from(self, now: datetime) -> datetime | None:
         """When it is next due, seen at ``now``: never before it; None when disabled or
         finished."""
-        if not self.enabled:
-            return None
-        # in UTC: adding a timedelta to a zoned datetime moves its wall clock, and so lands an
-        # hour off when a DST change falls in between
-        now = now.astimezone(timezone.utc)
-        if self.last_run_at is None and not isinstance(self.schedule, oneoff):
-            return now  # never run: due now, as in celery-redbeat
-        every = self._plain_interval()
-        if every is not None:
-            return max(now, _as_utc(self.last_run_at) + every)
-        remaining = self.schedule.remaining_estimate(self.last_run_at)
-        if remaining is None:
-            return None
-        return now + max(remaining, timedelta(0))
-
-    def _plain_interval(self) -> timedelta | None:
-        """The period of a plain (not relative) interval schedule, else None.
-
-        Most entries are plain intervals, and for them "due" is last run + period in UTC:
-        beat's hot path computes that directly, where Celery's ``remaining`` makes several
-        time zone conversions per call (most of the cost of scheduling a sent entry).
-        """
-        schedule = self.schedule
-        if type(schedule) is celery_interval and not schedule.relative:
-            return schedule.run_every
-        return None
+        return due_times.due_at(self, now)
 
     @property
     def score(self) -> int:
@@ -125,22 +100,7 @@ class RedBeatSchedulerEntry(ScheduleEntry):
         return NEVER if due_at is None else to_timestamp(due_at)
 
     def is_due(self) -> schedstate:
-        if not self.enabled:
-            return schedstate(False, None)
-        every = self._plain_interval()
-        if every is not None:  # as Celery's interval decides, without its conversions
-            if self.last_run_at is None:
-                return schedstate(True, every.total_seconds())
-            remaining = (_as_utc(self.last_run_at) + every - self.schedule.now()).total_seconds()
-            return (
-                schedstate(True, every.total_seconds())
-                if remaining <= 0
-                else schedstate(False, remaining)
-            )
-        if isinstance(self.schedule, oneoff):
-            return self.schedule.is_due(self.last_run_at)
-        never = datetime(MINYEAR, 1, 2, tzinfo=self.schedule.tz)
-        return self.schedule.is_due(self.last_run_at or never)
+        return due_times.is_due(self)
 
     # ---- what is stored ----------------------------------------------------------------------
 
@@ -336,10 +296,3 @@ def _fields(entry: RedBeatSchedulerEntry, extra_fields: ExtraFields | None) -> d
     definition = dumps(entry.definition)
     extra = extra_fields(entry, definition) if callable(extra_fields) else extra_fields
     return {"definition": definition, **(extra or {})}
-
-
-def _as_utc(moment: datetime) -> datetime:
-    """An aware moment in UTC; a naive one is read as UTC, as Celery's intervals read it."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)

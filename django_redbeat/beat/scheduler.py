@@ -1,8 +1,8 @@
 """RedBeatScheduler: Celery beat over the entries in Redis.
 
-A tick reads only the due window: one round trip for the due keys and the next due time, one for
-the due entries' hashes, one script call that claims their slots (see claims.py). Its cost grows
-with the number of due entries (bounded per tick), not with the total. While a lock is
+A tick reads only the due window: one round trip for the due keys and the next due time, one
+for the due entries' hashes, one script call that claims their slots (slot_claims.py). Its cost
+grows with the number of due entries (bounded per tick), not with the total. While a lock is
 configured, only the holder claims and sends; the others stand by and retry.
 """
 
@@ -20,12 +20,13 @@ from celery.signals import beat_init
 from celery.utils.time import humanize_seconds
 
 from django_redbeat import defaults
+from django_redbeat.beat import statics
 from django_redbeat.beat.due_window import Due, DueWindow, read_due_window
 from django_redbeat.beat.entry import RedBeatSchedulerEntry
 from django_redbeat.beat.lock import BeatLock, LockKeeper
 from django_redbeat.beat.producer import declaring_once
 from django_redbeat.beat.slot_claims import Claim, LockLost, SlotClaims
-from django_redbeat.decoder import dumps, from_timestamp, to_timestamp
+from django_redbeat.decoder import dumps, from_timestamp
 from django_redbeat.exceptions import LockNotOwned
 from django_redbeat.signals import schedule_installed
 from django_redbeat.store import keys
@@ -92,30 +93,10 @@ class RedBeatScheduler(Scheduler):
     def install_statics(self) -> None:
         schedule = self.static_schedule()
         self.install_default_entries(schedule)
-        self._prune_statics(set(schedule))
+        statics.prune(self.app, set(schedule))
         self.update_from_dict(schedule)
         self._statics_pending = False
         schedule_installed.send(sender=self)
-
-    def _prune_statics(self, current: set[str]) -> None:
-        """Delete the entries that came from beat_schedule and are no longer in it."""
-        conf = self.app.redbeat_conf
-        client = get_redis(self.app)
-        stored = set(client.smembers(conf.statics_key))
-        if stored == current:
-            return  # a restart with the same statics writes nothing
-        removed = stored - current
-        with client.pipeline() as pipe:
-            for name in removed:
-                key = keys.entry_key(conf.key_prefix, name)
-                pipe.zrem(conf.schedule_key, key)
-                pipe.delete(key)
-            pipe.delete(conf.statics_key)
-            if current:
-                pipe.sadd(conf.statics_key, *current)
-            pipe.execute()
-        for name in sorted(removed):
-            logger.info("beat: Removed static entry %r (no longer in beat_schedule)", name)
 
     def update_from_dict(self, dict_: dict[str, Any]) -> None:
         """Store entries from a beat_schedule-style dict; run state in Redis is kept."""
@@ -173,7 +154,7 @@ class RedBeatScheduler(Scheduler):
                 waiting.append((item, next_in))
         won = self.claims.claim(due, self.lock.token if self.lock_key and self.lock else None)
         failed = [claim for claim in won if not self._send(claim)]
-        retried = self._retry_or_miss(failed)
+        retried = self.claims.retry_or_miss(failed, self.app.now(), self.send_retry_window)
         self._rescore([item for item, _ in waiting])
         return self._sleep_after(window, won, [next_in for _, next_in in waiting], retried)
 
@@ -195,22 +176,6 @@ class RedBeatScheduler(Scheduler):
             logger.error("beat: Sending %s failed: %s", entry.name, exc, exc_info=True)
             return False
         return True
-
-    def _retry_or_miss(self, failed: list[Claim]) -> bool:
-        """Give failed slots back for the next tick, until they are too old: then missed."""
-        if not failed:
-            return False
-        now = to_timestamp(self.app.now())
-        retry = [claim for claim in failed if now - claim.slot < self.send_retry_window]
-        missed = [claim for claim in failed if claim not in retry]
-        self.claims.undo(retry)
-        for claim in missed:
-            logger.error(
-                "beat: %s missed its run at %s: sending failed for %d s",
-                claim.entry.name, from_timestamp(claim.slot).isoformat(), now - claim.slot,
-            )  # fmt: skip
-        self.claims.count_missed(missed)
-        return bool(retry)
 
     def _rescore(self, items: list[Due]) -> None:
         """Entries read before their time (score rounded down, or stale): store the right one."""

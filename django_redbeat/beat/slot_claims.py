@@ -9,8 +9,14 @@ that fails is given back (its claim undone) so the next tick retries the same sl
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+from django_redbeat.decoder import from_timestamp, to_timestamp
+
+logger = logging.getLogger("celery.beat")
 
 #: KEYS[1] the lock key, KEYS[2] the schedule key, KEYS[3..] the entry keys.
 #: ARGV[1] this beat's lock token ('' when beat runs without a lock); then for each entry
@@ -111,3 +117,20 @@ class SlotClaims:
             for claim in claims:
                 pipe.hincrby(claim.entry.key, MISSED_FIELD, 1)
             pipe.execute()
+
+    def retry_or_miss(self, failed: list[Claim], now: datetime, retry_window: float) -> bool:
+        """Give failed slots back for the next tick, until they are older than ``retry_window``
+        seconds: those are missed (logged and counted). True if any is given back."""
+        if not failed:
+            return False
+        at = to_timestamp(now)
+        retry = [claim for claim in failed if at - claim.slot < retry_window]
+        missed = [claim for claim in failed if claim not in retry]
+        self.undo(retry)
+        for claim in missed:
+            logger.error(
+                "beat: %s missed its run at %s: sending failed for %d s",
+                claim.entry.name, from_timestamp(claim.slot).isoformat(), at - claim.slot,
+            )  # fmt: skip
+        self.count_missed(missed)
+        return bool(retry)
