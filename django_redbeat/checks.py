@@ -17,7 +17,9 @@ from django_redbeat.store import keys, redis_urls
 from django_redbeat.store.plain_client import CERT_REQS
 from django_redbeat.store.redis_urls import safe_url
 
-URL_SCHEMES = ("redis://", "rediss://", "unix://", "redis-sentinel://", "redis-cluster://")
+URL_SCHEMES = tuple(f"{scheme}://" for scheme in redis_urls.SCHEMES)
+MANY_HOST_SCHEMES = (f"{redis_urls.SENTINEL_SCHEME}://", f"{redis_urls.CLUSTER_SCHEME}://")
+SENTINEL_PORT = redis_urls.DEFAULT_PORTS[redis_urls.SENTINEL_SCHEME]
 
 
 def register() -> None:
@@ -52,7 +54,7 @@ def check_redis_url() -> list[checks.CheckMessage]:
 
 
 def _malformed_hosts(url: str) -> list[checks.CheckMessage]:
-    if not url.startswith(("redis-sentinel://", "redis-cluster://")):
+    if not url.startswith(MANY_HOST_SCHEMES):
         return []
     try:
         redis_urls.parse(url)
@@ -181,11 +183,11 @@ def check_cluster_prefix() -> list[checks.CheckMessage]:
 def check_sentinels() -> list[checks.CheckMessage]:
     url, options = conf.REDBEAT_REDIS_URL, conf.REDBEAT_REDIS_OPTIONS
     options = options if isinstance(options, dict) else {}
-    from_url = isinstance(url, str) and url.startswith("redis-sentinel://")
+    from_url = isinstance(url, str) and url.startswith(MANY_HOST_SCHEMES[0])
     if not from_url and not options.get("sentinels"):
         return []
     try:
-        nodes = redis_urls.node_list(options.get("sentinels"), 26379, "['sentinels']")
+        nodes = redis_urls.node_list(options.get("sentinels"), SENTINEL_PORT, "['sentinels']")
         if not nodes and from_url:
             nodes = redis_urls.parse(url).hosts
     except (TypeError, ValueError) as exc:

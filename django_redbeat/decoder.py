@@ -22,16 +22,27 @@ from celery.schedules import schedule, solar
 from dateutil.rrule import weekday
 
 from django_redbeat.exceptions import DecodeError, EncodeError
-from django_redbeat.schedules import crontab, get_zone, oneoff, rrule, zone_name
+from django_redbeat.schedules import (
+    CRONTAB_FIELDS,
+    RULE_FIELDS,
+    RULE_MOMENT_FIELDS,
+    crontab,
+    get_zone,
+    oneoff,
+    rrule,
+    zone_name,
+)
 
 __all__ = ["RedBeatJSONDecoder", "RedBeatJSONEncoder", "from_timestamp", "to_timestamp"]
 
-CRONTAB_FIELDS = ("minute", "hour", "day_of_week", "day_of_month", "month_of_year")
-RRULE_FIELDS = frozenset(("freq", "dtstart", "dtstart_tz", "until", "until_tz"))
-RRULE_LIST_FIELDS = (
-    "interval", "wkst", "count", "bysetpos", "bymonth", "bymonthday", "byyearday", "byeaster",
-    "byweekno", "byweekday", "byhour", "byminute", "bysecond",
-)  # fmt: skip
+#: An rrule's moments with their offsets on the wire (``dtstart`` and ``dtstart_tz``, ...).
+RRULE_FIELDS = frozenset(
+    ("freq", *RULE_MOMENT_FIELDS, *(field + "_tz" for field in RULE_MOMENT_FIELDS))
+)
+#: The fields an rrule object carries as they are.
+RRULE_LIST_FIELDS = tuple(
+    field for field in RULE_FIELDS if field != "freq" and field not in RULE_MOMENT_FIELDS
+)
 
 
 def to_timestamp(dt: datetime) -> int:

@@ -18,9 +18,7 @@ from django.utils import timezone as django_timezone
 from django.utils.translation import gettext as _
 
 from django_redbeat import rrule_text
-from django_redbeat.schedules import crontab, get_zone, oneoff, rrule
-
-CRONTAB_FIELDS = ("minute", "hour", "day_of_week", "day_of_month", "month_of_year")
+from django_redbeat.schedules import CRONTAB_FIELDS, crontab, get_zone, oneoff, rrule
 
 #: kind -> the fields it uses; the other kinds' fields are cleared (kept at their defaults).
 KIND_FIELDS = {

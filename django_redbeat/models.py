@@ -30,6 +30,11 @@ def validate_name(name: str) -> None:
 
 #: The options that have a field of their own (``extra_options`` may not repeat them).
 NAMED_OPTIONS = frozenset({"queue", "exchange", "routing_key", "priority", "headers", "expires"})
+#: The fields of a task, by what they become. Each field is in one group (a test checks it):
+#: the entry's own, its options, its schedule, or none (the admin's alone).
+TASK_FIELDS = ("name", "task", "args", "kwargs", "enabled", "one_off", "start_time")
+OPTION_FIELDS = (*sorted(NAMED_OPTIONS), "expire_seconds", "extra_options")
+ADMIN_ONLY_FIELDS = ("id", "description", "date_changed", "source", "source_digest")
 
 
 class ScheduleKind(models.TextChoices):

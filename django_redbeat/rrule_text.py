@@ -12,13 +12,12 @@ from typing import Any
 
 from dateutil.rrule import weekday, weekdays
 
+from django_redbeat.schedules import RULE_INT_FIELDS, RULE_INT_LIST_FIELDS
+
 DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 FREQS = ("YEARLY", "MONTHLY", "WEEKLY", "DAILY", "HOURLY", "MINUTELY", "SECONDLY")
-INT_PARTS = ("INTERVAL", "COUNT")
-INT_LIST_PARTS = (
-    "BYSETPOS", "BYMONTH", "BYMONTHDAY", "BYYEARDAY", "BYEASTER", "BYWEEKNO", "BYHOUR",
-    "BYMINUTE", "BYSECOND",
-)  # fmt: skip
+INT_PARTS = tuple(field.upper() for field in RULE_INT_FIELDS)
+INT_LIST_PARTS = tuple(field.upper() for field in RULE_INT_LIST_FIELDS)
 DAY_PATTERN = re.compile(r"^([+-]?\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)$")
 UNTIL_FORMATS = ("%Y%m%dT%H%M%SZ", "%Y%m%dT%H%M%S", "%Y%m%d")
 

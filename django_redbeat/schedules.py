@@ -17,11 +17,23 @@ from dateutil.rrule import weekday
 
 __all__ = ["crontab", "oneoff", "rrule", "zone_name"]
 
+#: The rrule fields that take a whole number, and those that take whole numbers (one or a list):
+#: the RRULE text's INTERVAL, COUNT and BYMONTH, BYHOUR, ... parts.
+RULE_INT_FIELDS = ("interval", "count")
+RULE_INT_LIST_FIELDS = (
+    "bysetpos", "bymonth", "bymonthday", "byyearday", "byeaster", "byweekno", "byhour",
+    "byminute", "bysecond",
+)  # fmt: skip
+#: The moments of a rule: stored as UNIX seconds with their UTC offset on the wire.
+RULE_MOMENT_FIELDS = ("dtstart", "until")
+#: Every field of a rule, in the order celery-redbeat names them: the constructor's arguments.
 RULE_FIELDS = (
     "freq", "dtstart", "interval", "wkst", "count", "until", "bysetpos", "bymonth",
     "bymonthday", "byyearday", "byeaster", "byweekno", "byweekday", "byhour", "byminute",
     "bysecond",
 )  # fmt: skip
+#: A crontab's five fields, as Celery names them (and the wire format and the model too).
+CRONTAB_FIELDS = ("minute", "hour", "day_of_week", "day_of_month", "month_of_year")
 
 
 def get_zone(name: str | tzinfo | None) -> ZoneInfo | None:

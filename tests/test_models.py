@@ -278,3 +278,14 @@ def test_other_options_may_not_repeat_a_named_option():
     with pytest.raises(ValidationError) as caught:
         task.clean()
     assert "queue" in str(caught.value.message_dict["extra_options"])
+
+
+def test_every_field_is_an_entry_field_an_option_a_schedule_field_or_admin_only():
+    from django_redbeat import model_schedules, models
+
+    schedule = {"kind", *(f for kind in model_schedules.KIND_FIELDS.values() for f in kind)}
+    groups = [models.TASK_FIELDS, models.OPTION_FIELDS, schedule, models.ADMIN_ONLY_FIELDS]
+    fields = [field.name for field in PeriodicTask._meta.concrete_fields]
+    ungrouped = [name for name in fields if not any(name in group for group in groups)]
+    in_two = [name for name in fields if sum(name in group for group in groups) > 1]
+    assert (ungrouped, in_two) == ([], [])

@@ -311,3 +311,29 @@ def test_solar_sunrise_round_trips_and_estimates_the_next_sunrise():
     assert sunrise == solar("sunrise", 51.5074, -0.1278)
     assert timedelta(hours=3, minutes=35) < remaining < timedelta(hours=3, minutes=50)
     assert sunrise.is_due(midnight) == schedstate(False, remaining.total_seconds())
+
+
+def test_the_rule_field_lists_name_every_argument_of_the_rrule_constructor():
+    import inspect
+
+    from django_redbeat import schedules
+
+    arguments = set(inspect.signature(schedules.rrule.__init__).parameters)
+    not_rule = {"self", "kwargs", "app", "nowfun", "timezone"}  # the zone is stored apart
+    assert set(schedules.RULE_FIELDS) == arguments - not_rule
+    grouped = {
+        "freq", "wkst", "byweekday", *schedules.RULE_INT_FIELDS,
+        *schedules.RULE_INT_LIST_FIELDS, *schedules.RULE_MOMENT_FIELDS,
+    }  # fmt: skip
+    assert grouped == set(schedules.RULE_FIELDS)
+
+
+def test_the_crontab_field_list_names_every_field_of_celerys_crontab():
+    import inspect
+
+    from celery.schedules import crontab as celery_crontab
+
+    from django_redbeat.schedules import CRONTAB_FIELDS
+
+    arguments = set(inspect.signature(celery_crontab.__init__).parameters)
+    assert set(CRONTAB_FIELDS) == arguments - {"self", "nowfun", "app", "kwargs"}

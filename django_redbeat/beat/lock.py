@@ -22,6 +22,7 @@ import redis
 from redis.lock import Lock
 
 from django_redbeat.exceptions import LockNotOwned
+from django_redbeat.store.connection import plain
 
 logger = logging.getLogger("celery.beat")
 
@@ -36,7 +37,7 @@ class BeatLock:
         self.timeout = timeout
         self.token = token or make_token()
         # the lock runs its own scripts on the plain client; retries come from the wrapper
-        raw = getattr(client, "wrapped_connection", client)
+        raw = plain(client)
         self._retry: Callable[..., Any] = getattr(client, "call_with_retry", _call)
         self._client = client
         self._lock = Lock(raw, name, timeout=timeout, thread_local=False)
@@ -86,7 +87,7 @@ class BeatLock:
     def _longest_block(self) -> float:
         # redis-py's default socket timeout (5 s in redis-py 8) is not in the pool's kwargs,
         # so wait at most a second at a time; less under a shorter, configured timeout
-        raw = getattr(self._client, "wrapped_connection", self._client)
+        raw = plain(self._client)
         pool = getattr(raw, "connection_pool", None)
         socket_timeout = getattr(pool, "connection_kwargs", {}).get("socket_timeout")
         return min(1.0, socket_timeout / 2) if socket_timeout else 1.0

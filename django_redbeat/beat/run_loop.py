@@ -28,7 +28,7 @@ from redis.exceptions import RedisError
 from django_redbeat.beat.scheduler import RedBeatScheduler
 from django_redbeat.exceptions import LockNotOwned
 from django_redbeat.store import keys
-from django_redbeat.store.connection import RETRYABLE_ERRORS, get_redis
+from django_redbeat.store.connection import RETRYABLE_ERRORS, get_redis, plain
 
 logger = logging.getLogger("celery.beat")
 
@@ -144,7 +144,7 @@ class BeatRunner:
         refuses it (then beat sleeps its full time, as ``celery beat`` does)."""
         if self._pubsub is None and not self._refused:
             client = get_redis(self.app)
-            raw = getattr(client, "wrapped_connection", client)  # a blocking read: no retries
+            raw = plain(client)  # a blocking read: no retries
             try:
                 pubsub = raw.pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(self.channel)

@@ -30,14 +30,12 @@ from django_redbeat import model_schedules
 from django_redbeat.importing import bulk_insert, rows
 from django_redbeat.importing.entry_shapes import IMPORTED_FIELDS, Shapes, digest
 from django_redbeat.importing.rows import EntryError
-from django_redbeat.models import PeriodicTask, Source
+from django_redbeat.models import NAMED_OPTIONS, PeriodicTask, Source
 from django_redbeat.schedules import RULE_FIELDS, rrule
 from django_redbeat.sync import bridge
 
 #: The keys a beat_schedule entry may have.
 ENTRY_KEYS = frozenset({"task", "schedule", "args", "kwargs", "options", "relative", "enabled"})
-#: Options that have a field of their own (``expires`` has two: a time or seconds).
-OPTION_FIELDS = frozenset({"queue", "exchange", "routing_key", "priority", "headers", "expires"})
 UPDATED_FIELDS = (*IMPORTED_FIELDS, "source", "source_digest", "date_changed")
 #: An rrule given no dtstart starts when the settings were loaded, so at every run anew: a
 #: dtstart this close to now counts as that default, and the row keeps the one it has.
@@ -241,8 +239,8 @@ def option_fields(options: Any) -> dict[str, Any]:
     """The model's option fields for an entry's ``options`` (EntryError for unknown options)."""
     if not isinstance(options, dict):
         raise EntryError(f"'options' must be a dict, not {type(options).__name__}")
-    fields = {name: options[name] for name in OPTION_FIELDS - {"expires"} if name in options}
-    fields["extra_options"] = {k: v for k, v in options.items() if k not in OPTION_FIELDS}
+    fields = {name: options[name] for name in NAMED_OPTIONS - {"expires"} if name in options}
+    fields["extra_options"] = {k: v for k, v in options.items() if k not in NAMED_OPTIONS}
     expires = options.get("expires")
     if isinstance(expires, datetime):
         fields["expires"] = expires if timezone.is_aware(expires) else timezone.make_aware(expires)

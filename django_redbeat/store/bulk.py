@@ -18,6 +18,7 @@ from typing import Any
 
 from django_redbeat.decoder import dumps
 from django_redbeat.store import keys
+from django_redbeat.store.connection import plain
 
 #: What save_many writes of an entry: its key, its hash fields' values, the meta to write if it
 #: has none, its score.
@@ -156,7 +157,7 @@ def _values(chunk: Sequence[Row]) -> list[Any]:
 def _is_cluster(client: Any) -> bool:
     from redis.cluster import RedisCluster
 
-    return isinstance(getattr(client, "wrapped_connection", client), RedisCluster)
+    return isinstance(plain(client), RedisCluster)
 
 
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:

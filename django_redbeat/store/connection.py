@@ -17,6 +17,7 @@ from typing import Any
 import redis
 from celery import Celery
 from celery.app import app_or_default
+from redis.backoff import AbstractBackoff, ExponentialBackoff
 
 from django_redbeat import defaults
 from django_redbeat.store import permissions, plain_client
@@ -33,19 +34,15 @@ RETRYABLE_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutEr
 NOT_RETRIED = (redis.exceptions.AuthenticationError,)
 
 __all__ = [
-    "INTERNAL_OPTIONS", "RETRYABLE_ERRORS", "ExponentialBackoff", "RetryingConnection",
+    "INTERNAL_OPTIONS", "RETRYABLE_ERRORS", "RetryingConnection",
     "RetryingPipeline", "brief_retries", "connect", "get_redis", "retry_period", "safe_url",
 ]  # fmt: skip
 
 
-class ExponentialBackoff:
-    """Waits 2**failures * ``base`` seconds, at most ``cap``."""
-
-    def __init__(self, base: float = 0.1, cap: float = 5.0) -> None:
-        self.base, self.cap = base, cap
-
-    def compute(self, failures: int) -> float:
-        return min(self.cap, self.base * 2**failures)
+def plain(client: Any) -> Any:
+    """The redis-py client under a RetryingConnection, or ``client`` itself: for what must not
+    be retried call by call (a blocking read, redis-py's own Lock scripts, a type check)."""
+    return getattr(client, "wrapped_connection", client)
 
 
 class RetryingConnection:
@@ -60,13 +57,13 @@ class RetryingConnection:
         retry_period: float,
         wrapped_connection: Any,
         *,
-        backoff: ExponentialBackoff | None = None,
+        backoff: AbstractBackoff | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.wrapped_connection = wrapped_connection
         self.retry_period = retry_period
-        self.backoff = backoff or ExponentialBackoff()
+        self.backoff = backoff or ExponentialBackoff(cap=5.0, base=0.1)
         self._clock, self._sleep = clock, sleep
         self._budget = threading.local()
         self._scripts: dict[str, Callable[..., Any]] = {}

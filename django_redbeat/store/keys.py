@@ -71,3 +71,9 @@ def hash_tag(prefix: str) -> str | None:
     if end <= start + 1:  # no "}" in the prefix, or an empty tag: the whole key is hashed
         return None
     return prefix[start + 1 : end]
+
+
+def prefix_pattern(prefix: str) -> str:
+    """The glob that matches every key under ``prefix`` (SCAN's MATCH, an ACL key pattern): the
+    prefix's own glob characters escaped, so ``{redbeat}:`` or ``a*b:`` match only themselves."""
+    return "".join("\\" + char if char in "*?[]\\" else char for char in prefix) + "*"

@@ -18,6 +18,7 @@ from typing import Any
 import redis
 
 from django_redbeat.exceptions import ConfigurationError
+from django_redbeat.store import keys
 from django_redbeat.store.redis_urls import safe_url
 
 logger = logging.getLogger("celery.beat")
@@ -178,12 +179,9 @@ def _message(refused: dict[str, str], prefix: str, url: str) -> str:
     for command, reason in sorted(refused.items()):
         by_reason.setdefault(_PIPELINE_NOTE.sub("", reason), []).append(command)
     reasons = "; ".join(f"{reason} ({', '.join(names)})" for reason, names in by_reason.items())
+    pattern = keys.prefix_pattern(prefix)
     return (
         f"The Redis user of {safe_url(url)} may not run what django-redbeat needs: {reasons}. "
         "Grant the commands, and the keys and channels under the prefix, e.g. ACL SETUSER "
-        f"<user> ~{_pattern(prefix)} resetchannels &{_pattern(prefix)} {ACL_COMMANDS}"
+        f"<user> ~{pattern} resetchannels &{pattern} {ACL_COMMANDS}"
     )
-
-
-def _pattern(prefix: str) -> str:
-    return "".join("\\" + c if c in "*?[]\\" else c for c in prefix) + "*"

@@ -123,8 +123,9 @@ def _managed_names(app: Celery) -> list[str]:
     """Names of the entries marked as the database's: a scan of the prefix, one read each."""
     config = ensure_conf(app)
     client = get_redis(app)
-    pattern = _escape_glob(config.key_prefix) + "*"
-    found = list(client.scan_iter(match=pattern, _type="hash", count=1000))
+    found = list(
+        client.scan_iter(match=keys.prefix_pattern(config.key_prefix), _type="hash", count=1000)
+    )
     with client.pipeline(transaction=False) as pipe:
         for key in found:
             pipe.hget(key, bridge.MANAGED_FIELD)
@@ -134,7 +135,3 @@ def _managed_names(app: Celery) -> list[str]:
         for key, mark in zip(found, marks, strict=True)
         if mark == bridge.MANAGED_BY
     ]
-
-
-def _escape_glob(text: str) -> str:
-    return "".join("\\" + char if char in "*?[]\\" else char for char in text)

@@ -41,8 +41,6 @@ ENTRY_FIELDS = (
     "rrule", "timezone", "solar_event", "latitude", "longitude", "run_at",
 )  # fmt: skip
 _entry_values = operator.attrgetter(*ENTRY_FIELDS)
-#: The fields that make no difference to the entry (a test checks that every field is in one).
-OTHER_FIELDS = ("id", "description", "date_changed", "source", "source_digest")
 #: Part of every version: change it when the same row gives another entry (``entry_for``, the
 #: wire format), and a starting beat writes every entry again.
 ENTRY_FORMAT = "1"
