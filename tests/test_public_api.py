@@ -1,4 +1,4 @@
-"""The import surface celery-redbeat users switch to (DESIGN.md, section 2)."""
+"""The import surface celery-redbeat users switch to (README.rst, the migration section)."""
 
 from __future__ import annotations
 

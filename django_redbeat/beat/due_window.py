@@ -34,8 +34,8 @@ return {
 """
 
 #: KEYS: the due entry keys. Returns one flat list: each one's definition and meta, in turn
-#: (nil where missing). Flat, not a list per entry: redis-py parses a nested reply a quarter
-#: slower.
+#: (nil where missing). Flat, not a list per entry: redis-py parses a nested reply
+#: more slowly.
 READ_ENTRIES = """
 local stored = {}
 for i, key in ipairs(KEYS) do

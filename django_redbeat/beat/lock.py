@@ -85,8 +85,8 @@ class BeatLock:
         return False
 
     def _longest_block(self) -> float:
-        # redis-py's default socket timeout (5 s in redis-py 8) is not in the pool's kwargs,
-        # so wait at most a second at a time; less under a shorter, configured timeout
+        # redis-py's default socket timeout is not in the pool's kwargs (it may have one of its
+        # own), so wait at most a second at a time; less under a shorter, configured timeout
         raw = plain(self._client)
         pool = getattr(raw, "connection_pool", None)
         socket_timeout = getattr(pool, "connection_kwargs", {}).get("socket_timeout")

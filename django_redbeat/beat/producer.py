@@ -2,7 +2,7 @@
 
 Celery asks kombu to declare the task's queue with every message. kombu first binds the queue to
 the channel, which copies the unbound Queue and its Exchange, and only then finds the declaration
-already cached for the connection and does nothing. That copy is about a quarter of a send. This
+already cached for the connection and does nothing. That copy is a large part of a send. This
 producer looks in the same cache first and binds only when a declaration is needed (the first
 send on a connection, or after a reconnect clears the cache), so what is declared, and when, is
 unchanged.

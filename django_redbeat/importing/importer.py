@@ -73,8 +73,8 @@ def configured_schedule(app: Celery) -> dict[str, Any]:
 @contextmanager
 def _gc_paused() -> Iterator[None]:
     """The cyclic garbage collector paused. An import makes objects by the hundred thousand,
-    all alive until it ends: each collection would walk them all again (about 15% of an
-    import's time); they are freed as usual once it is over."""
+    all alive until it ends: each collection would walk them all again (a large part of an
+    import's time: bench/results/profile.md); they are freed as usual once it is over."""
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -1,4 +1,4 @@
-"""Redis key names, built from the key prefix (the layout is in DESIGN.md, section 3)."""
+"""Redis key names, built from the key prefix (the layout: README.rst, "How it is stored")."""
 
 from __future__ import annotations
 

@@ -47,7 +47,7 @@ ENTRY_FORMAT = "1"
 #: The version of a row that cannot be digested, or of an entry written from no row: the
 #: entry is written again by every starting beat.
 UNKNOWN = ""
-#: Entries per script call of :func:`stale` (each call blocks Redis for about 10 ms).
+#: Entries per script call of :func:`stale` (bounded so one call never holds Redis long).
 READ_CHUNK = 2000
 
 #: KEYS[1] the schedule key, KEYS[2..] entry keys; ARGV[1] MANAGED_FIELD, ARGV[2] MANAGED_BY,
