@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import os
 
+from support.django_settings import *  # noqa: F403
+
 SECRET_KEY = "bench-only"
 DEBUG = False
-USE_TZ = True
-TIME_ZONE = "UTC"
 ALLOWED_HOSTS = ["testserver"]
 DATABASES = {
     "default": {
@@ -16,33 +16,5 @@ DATABASES = {
         "NAME": os.environ.get("BENCH_DB", ":memory:"),
     }
 }
-ADMIN_APPS = [
-    "django.contrib.admin",
-    "django.contrib.contenttypes",
-    "django.contrib.auth",
-    "django.contrib.sessions",
-    "django.contrib.messages",
-]
-MIDDLEWARE = [
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-]
-TEMPLATES = [
-    {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "APP_DIRS": True,
-        "OPTIONS": {
-            "context_processors": [
-                "django.template.context_processors.request",
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-            ]
-        },
-    }
-]
 ROOT_URLCONF = "bench.urls"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

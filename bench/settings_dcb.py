@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from bench.settings_common import *  # noqa: F403
-from bench.settings_common import ADMIN_APPS
+from support.django_settings import ADMIN_APPS
 
 INSTALLED_APPS = [*ADMIN_APPS, "django_celery_beat"]

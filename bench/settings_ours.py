@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from bench.settings_common import *  # noqa: F403
-from bench.settings_common import ADMIN_APPS
+from support.django_settings import ADMIN_APPS
 
 INSTALLED_APPS = [*ADMIN_APPS, "django_redbeat"]
 REDBEAT_CELERY_APP = "bench.celery_app.app"

@@ -49,7 +49,7 @@ class Demo:
     ) -> None:
         self.env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
         self.env["DJANGO_SETTINGS_MODULE"] = "example.settings"
-        paths = [str(HERE), self.env.get("PYTHONPATH")]
+        paths = [str(HERE), str(REPO), self.env.get("PYTHONPATH")]  # REPO: support/
         self.env["PYTHONPATH"] = os.pathsep.join(path for path in paths if path)
         self.echo = echo
         self.redis: RedisServer | None = None

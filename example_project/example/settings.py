@@ -1,5 +1,6 @@
 """Settings of the example project, read from the environment (django-environ).
 
+The settings every project of the repository shares come from ``support/django_settings.py``.
 A ``.env`` file next to ``manage.py`` is read first if there is one; variables already set in the
 environment win. ``.env.example`` lists every variable with its default.
 """
@@ -12,6 +13,8 @@ from pathlib import Path
 import environ
 
 from django_redbeat.schedules import crontab, rrule
+from support.django_settings import *  # noqa: F403
+from support.django_settings import ADMIN_APPS, MIDDLEWARE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -23,42 +26,14 @@ SECRET_KEY = env("SECRET_KEY", default="example-only-not-secret")
 DEBUG = env.bool("DEBUG", default=True)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
-INSTALLED_APPS = [
-    "django.contrib.admin",
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
-    "django.contrib.sessions",
-    "django.contrib.messages",
-    "django.contrib.staticfiles",
-    "django_redbeat",
-    "jobs",
-]
+INSTALLED_APPS = [*ADMIN_APPS, "django.contrib.staticfiles", "django_redbeat", "jobs"]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    *MIDDLEWARE,
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 ROOT_URLCONF = "example.urls"
-TEMPLATES = [
-    {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "APP_DIRS": True,
-        "OPTIONS": {
-            "context_processors": [
-                "django.template.context_processors.request",
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-            ]
-        },
-    }
-]
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-USE_TZ = True
 TIME_ZONE = env("TIME_ZONE", default="UTC")
 STATIC_URL = "static/"
 
