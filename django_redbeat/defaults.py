@@ -1,4 +1,4 @@
-"""Default values of the settings (read through conf.py and config.py)."""
+"""Default values of the settings (read through conf.py and store/redbeat_config.py)."""
 
 from __future__ import annotations
 
