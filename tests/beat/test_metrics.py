@@ -3,50 +3,18 @@
 from __future__ import annotations
 
 import urllib.request
-from collections.abc import Iterator
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from django_redbeat.beat.beat_metrics import OTHER_ENTRIES
 from django_redbeat.exceptions import ConfigurationError
 from django_redbeat.schedulers import RedBeatScheduler
 from tests.beat.test_scheduler import add_entry
-
-LOCK = "redbeat::lock"
-
-
-def scrape(beat: RedBeatScheduler, path: str = "/metrics") -> dict[tuple, float]:
-    """The exposition text, parsed: {(sample name, sorted labels): value}."""
-    url = f"http://127.0.0.1:{beat.metrics.server.port}{path}"
-    with urllib.request.urlopen(url, timeout=10) as response:
-        text = response.read().decode()
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
+from tests.metrics_fixtures import scrape, value
 
 
-def value(samples: dict[tuple, float], name: str, **labels: str) -> float | None:
-    return samples.get((name, tuple(sorted(labels.items()))))
-
-
-@pytest.fixture
-def metrics_app(celery_app):
-    celery_app.conf.redbeat_metrics_port = 0  # any free port
-    celery_app.conf.redbeat_metrics_address = "127.0.0.1"
-    return celery_app
-
-
-@pytest.fixture
-def beat(metrics_app) -> Iterator[RedBeatScheduler]:
-    scheduler = RedBeatScheduler(app=metrics_app)
-    yield scheduler
-    scheduler.close()
-
-
-def test_a_scrape_counts_the_runs_sent_and_their_lateness(beat, metrics_app, clock, broker):
+def test_a_scrape_counts_runs_sent_and_their_lateness(metrics_beat, metrics_app, clock, broker):
+    beat = metrics_beat
     for name in ("a", "b", "c"):
         add_entry(metrics_app, name, seconds=10)
     clock.advance(seconds=10.25)  # each is sent a quarter of a second after its time
@@ -71,7 +39,8 @@ def test_a_scrape_counts_the_runs_sent_and_their_lateness(beat, metrics_app, clo
     assert value(samples, "redbeat_healthy") == 1
 
 
-def test_due_and_overdue_entries_are_read_at_scrape_time(beat, metrics_app, clock):
+def test_due_and_overdue_entries_are_read_at_scrape_time(metrics_beat, metrics_app, clock):
+    beat = metrics_beat
     add_entry(metrics_app, "soon", seconds=100)
     add_entry(metrics_app, "late", seconds=10)
     add_entry(metrics_app, "off", seconds=10, enabled=False)
@@ -87,7 +56,8 @@ def test_due_and_overdue_entries_are_read_at_scrape_time(beat, metrics_app, cloc
     assert value(samples, "redbeat_lock_ttl_seconds") == 0
 
 
-def test_failed_sends_are_counted_and_then_missed(beat, metrics_app, clock):
+def test_failed_sends_are_counted_and_then_missed(metrics_beat, metrics_app, clock):
+    beat = metrics_beat
     add_entry(metrics_app, "broken", seconds=10, options={"queue": "q", "serializer": "nope"})
     clock.advance(seconds=10)
     beat.tick()  # the send raises: the slot is given back
@@ -102,8 +72,9 @@ def test_failed_sends_are_counted_and_then_missed(beat, metrics_app, clock):
 
 
 def test_unreadable_entries_and_slots_claimed_elsewhere_are_skipped(
-    beat, metrics_app, clock, redis_client
+    metrics_beat, metrics_app, clock, redis_client
 ):
+    beat = metrics_beat
     metrics_app.conf.redbeat_lock_key = None
     other = RedBeatScheduler(app=metrics_app)  # shares the app's config: no lock either
     beat.lock_key = None
@@ -167,7 +138,8 @@ def test_closing_the_scheduler_stops_the_endpoint(metrics_app):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5)
 
 
-def test_a_port_in_use_is_a_clear_error(beat, metrics_app):
+def test_a_port_in_use_is_a_clear_error(metrics_beat, metrics_app):
+    beat = metrics_beat
     metrics_app.conf.redbeat_metrics_port = beat.metrics.server.port
     del metrics_app.redbeat_conf  # read the configuration again
 
