@@ -38,6 +38,12 @@ def positive_float(text: str) -> float:
     return value
 
 
+def port_number(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number (0-65535), not {text!r}")
+    return int(text)
+
+
 def configure_logging(loglevel: str, logfile: str | None) -> None:
     """Beat's log lines at ``loglevel``: to ``logfile`` if given, else to stderr for the loggers
     the project's LOGGING leaves without handlers (those it configures keep theirs)."""
@@ -109,7 +115,7 @@ class Command(BaseCommand):
             help="Seconds the lock lives without renewal (default: REDBEAT_LOCK_TIMEOUT, 30).",
         )  # fmt: skip
         parser.add_argument(
-            "--metrics-port", type=int,
+            "--metrics-port", type=port_number,
             help="Serve Prometheus metrics on this port (/metrics; /healthz for probes), 0 for "
             "any free one (default: REDBEAT_METRICS_PORT, else none). Needs the prometheus extra.",
         )  # fmt: skip
