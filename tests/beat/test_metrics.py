@@ -11,6 +11,7 @@ from django_redbeat.exceptions import ConfigurationError
 from django_redbeat.schedulers import RedBeatScheduler
 from tests.beat.test_scheduler import add_entry
 from tests.metrics_fixtures import scrape, value
+from tests.test_public_api import run_python
 
 
 def test_a_scrape_counts_runs_sent_and_their_lateness(metrics_beat, metrics_app, clock, broker):
@@ -153,3 +154,30 @@ def test_without_a_port_there_is_no_endpoint(celery_app):
         assert beat.metrics is None
     finally:
         beat.close()
+
+
+def test_without_prometheus_client_beat_runs_and_a_port_names_the_extra(redis_url, redis_client):
+    result = run_python(
+        "import sys\n"
+        "sys.modules['prometheus_client'] = None  # not installed\n"
+        "from celery import Celery\n"
+        "from django_redbeat.exceptions import ConfigurationError\n"
+        "from django_redbeat.schedulers import RedBeatScheduler\n"
+        "app = Celery('plain', set_as_current=False)\n"
+        f"app.conf.update(redbeat_redis_url={redis_url!r}, broker_url='memory://')\n"
+        "app.conf.beat_schedule = {'job': {'task': 't', 'schedule': 1.0}}\n"
+        "scheduler = RedBeatScheduler(app=app, lazy=False)\n"
+        "scheduler.tick()\n"
+        "scheduler.close()\n"
+        "print('ticked:', 'prometheus_client' not in [m for m in sys.modules if sys.modules[m]])\n"
+        "del app.redbeat_conf\n"
+        "app.conf.redbeat_metrics_port = 0\n"
+        "try:\n"
+        "    RedBeatScheduler(app=app)\n"
+        "except ConfigurationError as exc:\n"
+        "    print('refused:', exc)\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "ticked: True" in result.stdout
+    assert "refused: Metrics need prometheus-client: pip install " in result.stdout
+    assert "django-redbeat[prometheus]" in result.stdout
