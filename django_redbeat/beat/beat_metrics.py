@@ -156,7 +156,8 @@ class BeatMetrics:
     # ---- the receivers ---------------------------------------------------------------------
 
     def _on_published(self, headers: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        scheduled_at = (headers or {}).get(SCHEDULED_AT_HEADER)
+        headers = headers or {}
+        scheduled_at = headers.get(SCHEDULED_AT_HEADER)
         if scheduled_at is None:
             return  # not a run beat sent
         self.sent.labels(self.entry_label(headers.get(PERIODIC_TASK_NAME_HEADER))).inc()
