@@ -29,3 +29,10 @@ RETRY_FRACTION_OF_LOCK = 0.5
 
 #: Seconds a Redis call made for a web request (an admin save, a sync) is retried.
 REQUEST_RETRY_PERIOD = 1.0
+
+#: The address the metrics endpoint listens on (all interfaces: Prometheus scrapes from outside).
+METRICS_ADDRESS = "0.0.0.0"
+
+#: The most entries that get a label of their own in beat's per-entry counters; the others are
+#: counted together under ``entry="_other"``, so a large schedule cannot flood Prometheus.
+METRICS_ENTRY_LABELS = 100

@@ -9,3 +9,21 @@ from celery.utils.dispatch import Signal
 #: Receivers may write their own entries now.
 #: provides args: sender (the RedBeatScheduler)
 schedule_installed = Signal(name="schedule_installed")
+
+#: A scheduled send raised (the broker is away, the arguments cannot be encoded...); the slot
+#: is retried until ``redbeat_send_retry_window`` passes.
+#: provides args: sender (the RedBeatScheduler), entry (its name), exception
+send_failed = Signal(name="send_failed")
+
+#: Slots given up on: their sends kept failing for longer than ``redbeat_send_retry_window``.
+#: provides args: sender (the SlotClaims), entries (their names)
+runs_missed = Signal(name="runs_missed")
+
+#: Due runs this beat did not send: ``claimed`` (another beat claimed the slot first, or the
+#: entry changed since it was read) or ``unreadable`` (the entry cannot be decoded).
+#: provides args: sender, entries (their names), reason
+runs_skipped = Signal(name="runs_skipped")
+
+#: A Redis call failed with a connection or time-out error (it may be retried).
+#: provides args: sender (the RetryingConnection), exception
+redis_error = Signal(name="redis_error")

@@ -14,6 +14,7 @@ from celery import Celery
 
 from support.redis_server import RedisServer
 from tests.django_fixtures import counting_redis, django_celery_app, own_redis  # noqa: F401
+from tests.metrics_fixtures import metrics_app, metrics_beat  # noqa: F401
 from tests.round_trips import RoundTripCounter
 
 

@@ -18,6 +18,8 @@ from django_redbeat import defaults
 from django_redbeat.beat.entry import RedBeatSchedulerEntry as Entry
 from django_redbeat.decoder import to_timestamp
 from django_redbeat.exceptions import DecodeError, EntryNotFound
+from django_redbeat.signals import runs_skipped
+from django_redbeat.store import keys
 from django_redbeat.store.connection import get_redis
 
 logger = logging.getLogger("celery.beat")
@@ -117,6 +119,8 @@ def _set_aside(app: Celery, key: str, exc: DecodeError) -> None:
         key, exc, defaults.BROKEN_ENTRY_RETRY,
     )  # fmt: skip
     get_redis(app).zadd(app.redbeat_conf.schedule_key, {key: retry_at})
+    name = keys.entry_name(app.redbeat_conf.key_prefix, key)
+    runs_skipped.send(sender=app, entries=[name], reason="unreadable")
 
 
 def _same_time(moment: datetime) -> datetime:

@@ -20,24 +20,22 @@ from celery.signals import beat_init
 from celery.utils.time import humanize_seconds
 
 from django_redbeat import defaults
-from django_redbeat.beat import statics
+from django_redbeat.beat import metrics, statics
 from django_redbeat.beat.due_window import Due, DueWindow, read_due_window
 from django_redbeat.beat.entry import RedBeatSchedulerEntry
+from django_redbeat.beat.headers import PERIODIC_TASK_NAME_HEADER, SCHEDULED_AT_HEADER
 from django_redbeat.beat.lock import BeatLock, LockKeeper
 from django_redbeat.beat.producer import declaring_once
 from django_redbeat.beat.slot_claims import Claim, LockLost, SlotClaims
 from django_redbeat.decoder import dumps, from_timestamp
 from django_redbeat.exceptions import LockNotOwned
-from django_redbeat.signals import schedule_installed
+from django_redbeat.signals import schedule_installed, send_failed
 from django_redbeat.store import keys
 from django_redbeat.store.connection import RETRYABLE_ERRORS, get_redis
 from django_redbeat.store.redbeat_config import ensure_conf
 from django_redbeat.store.redis_urls import safe_url
 
 logger = logging.getLogger("celery.beat")
-
-#: The header that carries the scheduled time (ISO 8601, UTC) of the slot a task was sent for.
-SCHEDULED_AT_HEADER = "redbeat_scheduled_at"
 
 
 class RedBeatScheduler(Scheduler):
@@ -68,6 +66,7 @@ class RedBeatScheduler(Scheduler):
         self._statics_pending = False
         super().__init__(app, **kwargs)
         self.Producer = declaring_once(self.Producer)
+        self.metrics = metrics.attach(self)  # None unless redbeat_metrics_port is set
         # a bad setting or a missing permission stops beat here, once; if Redis is away at
         # start, the ticks retry
         with contextlib.suppress(*RETRYABLE_ERRORS):
@@ -168,12 +167,14 @@ class RedBeatScheduler(Scheduler):
         entry = claim.entry
         headers = {**entry.options.get("headers", {})}
         headers[SCHEDULED_AT_HEADER] = from_timestamp(claim.slot).isoformat()
+        headers[PERIODIC_TASK_NAME_HEADER] = entry.name
         entry.options = {**entry.options, "headers": headers}
         logger.info("Scheduler: Sending due task %s (%s)", entry.name, entry.task)
         try:
             self.apply_async(entry, producer=self.producer, advance=False)
         except Exception as exc:
             logger.error("beat: Sending %s failed: %s", entry.name, exc, exc_info=True)
+            send_failed.send(sender=self, entry=entry.name, exception=exc)
             return False
         return True
 

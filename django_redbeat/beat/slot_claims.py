@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from django_redbeat.decoder import from_timestamp, to_timestamp
+from django_redbeat.signals import runs_missed, runs_skipped
 
 logger = logging.getLogger("celery.beat")
 
@@ -98,6 +99,9 @@ class SlotClaims:
         won = self._claim(keys=keys + [c.entry.key for c in claims], args=args)
         if won == -1:
             raise LockLost(self.lock_key)
+        if 0 in won:
+            lost = [claim.entry.name for claim, ok in zip(claims, won, strict=True) if not ok]
+            runs_skipped.send(sender=self, entries=lost, reason="claimed")
         return [claim for claim, ok in zip(claims, won, strict=True) if ok == 1]
 
     def undo(self, claims: list[Claim]) -> None:
@@ -117,6 +121,7 @@ class SlotClaims:
             for claim in claims:
                 pipe.hincrby(claim.entry.key, MISSED_FIELD, 1)
             pipe.execute()
+        runs_missed.send(sender=self, entries=[claim.entry.name for claim in claims])
 
     def retry_or_miss(self, failed: list[Claim], now: datetime, retry_window: float) -> bool:
         """Give failed slots back for the next tick, until they are older than ``retry_window``

@@ -20,6 +20,7 @@ from celery.app import app_or_default
 from redis.backoff import AbstractBackoff, ExponentialBackoff
 
 from django_redbeat import defaults
+from django_redbeat.signals import redis_error
 from django_redbeat.store import permissions, plain_client
 from django_redbeat.store.plain_client import INTERNAL_OPTIONS
 from django_redbeat.store.redbeat_config import RedBeatConfig, ensure_conf
@@ -97,6 +98,7 @@ class RetryingConnection:
             except NOT_RETRIED:
                 raise
             except RETRYABLE_ERRORS as exc:
+                redis_error.send(sender=self, exception=exc)
                 delay = self.backoff.compute(failures)
                 failures += 1
                 if period >= 0 and self._clock() + delay > deadline:

@@ -33,6 +33,9 @@ CELERY_KEYS = {
     "REDBEAT_MAX_DUE_PER_TICK": "redbeat_max_due_per_tick",
     "REDBEAT_LOCK_RENEWAL_INTERVAL": "redbeat_lock_renewal_interval",
     "REDBEAT_SEND_RETRY_WINDOW": "redbeat_send_retry_window",
+    "REDBEAT_METRICS_PORT": "redbeat_metrics_port",
+    "REDBEAT_METRICS_ADDRESS": "redbeat_metrics_address",
+    "REDBEAT_METRICS_ENTRY_LABELS": "redbeat_metrics_entry_labels",
 }
 
 
@@ -89,6 +92,13 @@ class RedBeatConfig:
         self.send_retry_window = self._positive(
             "redbeat_send_retry_window", defaults.SEND_RETRY_WINDOW
         )
+        self.metrics_port: int | None = self._port("redbeat_metrics_port")
+        self.metrics_address: str = self.either_or(
+            "redbeat_metrics_address", defaults.METRICS_ADDRESS
+        )
+        self.metrics_entry_labels = int(
+            self._positive("redbeat_metrics_entry_labels", defaults.METRICS_ENTRY_LABELS)
+        )
 
     @property
     def schedule(self) -> dict[str, Any]:
@@ -125,6 +135,15 @@ class RedBeatConfig:
         if number <= 0:
             raise ConfigurationError(f"{name} must be a positive number, not {value!r}.")
         return number
+
+    def _port(self, name: str) -> int | None:
+        """A TCP port setting: None (the default) is off, 0 any free port."""
+        value = self.either_or(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not str(value).isdigit() or int(value) > 65535:
+            raise ConfigurationError(f"{name} must be a port number (0-65535), not {value!r}.")
+        return int(value)
 
     def _redis_url(self) -> str:
         url = self.either_or("redbeat_redis_url")

@@ -15,6 +15,9 @@ app.conf.update(
     redbeat_redis_url=os.environ["BEAT_PROJECT_REDIS_URL"],
     redbeat_lock_timeout=float(os.environ.get("BEAT_PROJECT_LOCK_TIMEOUT", "30")),
     beat_max_loop_interval=1,
+    # unset: no metrics endpoint; 0: any free port (beat logs it)
+    redbeat_metrics_port=os.environ.get("BEAT_PROJECT_METRICS_PORT"),
+    redbeat_metrics_address="127.0.0.1",
     beat_schedule={
         "say-hello": {"task": "beat_project.say", "schedule": 1.0, "args": ["hello"]},
     },

@@ -19,6 +19,7 @@ from django_redbeat.beat.run_loop import BeatRunner
 from django_redbeat.conf import conf
 from django_redbeat.exceptions import RedBeatError
 from django_redbeat.importing import importer
+from django_redbeat.store.redbeat_config import ensure_conf
 from django_redbeat.sync.database_scheduler import DatabaseScheduler, database_names
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -35,6 +36,12 @@ def positive_float(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
     return value
+
+
+def port_number(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number (0-65535), not {text!r}")
+    return int(text)
 
 
 def configure_logging(loglevel: str, logfile: str | None) -> None:
@@ -107,11 +114,18 @@ class Command(BaseCommand):
             "--lock-timeout", type=positive_float,
             help="Seconds the lock lives without renewal (default: REDBEAT_LOCK_TIMEOUT, 30).",
         )  # fmt: skip
+        parser.add_argument(
+            "--metrics-port", type=port_number,
+            help="Serve Prometheus metrics on this port (/metrics; /healthz for probes), 0 for "
+            "any free one (default: REDBEAT_METRICS_PORT, else none). Needs the prometheus extra.",
+        )  # fmt: skip
 
     def handle(self, *args: Any, **options: Any) -> None:
         app = find_celery_app(options["app"])
         configure_logging(options["loglevel"], options["logfile"])
         try:
+            if options["metrics_port"] is not None:
+                ensure_conf(app).metrics_port = options["metrics_port"]
             scheduler = DatabaseScheduler(
                 app, lock_key=options["lock_key"], lock_timeout=options["lock_timeout"],
                 max_interval=options["max_interval"],
