@@ -33,6 +33,7 @@ CELERY_KEYS = {
     "REDBEAT_MAX_DUE_PER_TICK": "redbeat_max_due_per_tick",
     "REDBEAT_LOCK_RENEWAL_INTERVAL": "redbeat_lock_renewal_interval",
     "REDBEAT_SEND_RETRY_WINDOW": "redbeat_send_retry_window",
+    "REDBEAT_STANDBY_GRACE": "redbeat_standby_grace",
 }
 
 
@@ -89,6 +90,7 @@ class RedBeatConfig:
         self.send_retry_window = self._positive(
             "redbeat_send_retry_window", defaults.SEND_RETRY_WINDOW
         )
+        self.standby_grace = self._positive("redbeat_standby_grace", defaults.STANDBY_GRACE)
 
     @property
     def schedule(self) -> dict[str, Any]:
