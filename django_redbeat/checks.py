@@ -1,7 +1,7 @@
 """System checks for the REDBEAT_* settings: shape only, no network I/O (they run on every
 ``manage.py`` call). A Redis URL is shown with its password masked.
 
-IDs are never reused: E001-E011, W001.
+IDs are never reused: E001-E012, W001.
 """
 
 from __future__ import annotations
@@ -147,6 +147,13 @@ def check_send_retry_window() -> list[checks.CheckMessage]:
     return _error("REDBEAT_SEND_RETRY_WINDOW", f"must be a positive number, not {window!r}.", 10)
 
 
+def check_standby_grace() -> list[checks.CheckMessage]:
+    grace = conf.REDBEAT_STANDBY_GRACE
+    if _is_positive(grace):
+        return []
+    return _error("REDBEAT_STANDBY_GRACE", f"must be a positive number, not {grace!r}.", 12)
+
+
 def check_max_due_per_tick() -> list[checks.CheckMessage]:
     value = conf.REDBEAT_MAX_DUE_PER_TICK
     if _is_positive(value) and int(value) == value:
@@ -205,6 +212,6 @@ SENTINEL_HINT = (
 
 CHECKS: list[Callable[[], list[checks.CheckMessage]]] = [
     check_redis_url, check_key_prefix, check_lock_key, check_lock_timeout, check_redis_options,
-    check_lock_renewal_interval, check_send_retry_window, check_use_ssl,
+    check_lock_renewal_interval, check_send_retry_window, check_standby_grace, check_use_ssl,
     check_max_due_per_tick, check_celery_app, check_cluster_prefix, check_sentinels,
 ]  # fmt: skip

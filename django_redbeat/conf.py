@@ -61,6 +61,10 @@ class Settings:
         return self._get("REDBEAT_SEND_RETRY_WINDOW", defaults.SEND_RETRY_WINDOW)
 
     @property
+    def REDBEAT_STANDBY_GRACE(self) -> float:
+        return self._get("REDBEAT_STANDBY_GRACE", defaults.STANDBY_GRACE)
+
+    @property
     def REDBEAT_MAX_DUE_PER_TICK(self) -> int:
         return self._get("REDBEAT_MAX_DUE_PER_TICK", defaults.MAX_DUE_PER_TICK)
 

@@ -17,6 +17,13 @@ BROKEN_ENTRY_RETRY = 60
 #: Dotted path of the Celery app that sync, the admin and commands use; None: Celery's current app.
 CELERY_APP = None
 
+#: Seconds past a run's scheduled time (on Redis's clock) after which a standby sends it itself:
+#: the lock holder sends on time, so a run this late means the holder is dead, frozen or cut off.
+STANDBY_GRACE = 1.5
+
+#: Seconds between a standby's light ticks (each one script call, the lock's state with it).
+STANDBY_INTERVAL = 1.0
+
 #: Seconds a slot whose send failed (broker down) is retried before it is counted as missed.
 SEND_RETRY_WINDOW = 300
 

@@ -75,12 +75,15 @@ def read_due_window(app: Celery, entry_class: type[Entry], limit: int) -> DueWin
     window = DueWindow(truncated=len(due) > 2 * limit)
     window.next_score = float(upcoming[1]) if upcoming else None
     slots = dict(zip(due[: 2 * limit : 2], map(float, due[1 : 2 * limit : 2]), strict=True))
-    window.due = _load(app, entry_class, slots)
+    window.due = load_due(app, entry_class, slots, app.now())
     return window
 
 
-def _load(app: Celery, entry_class: type[Entry], slots: dict[str, float]) -> list[Due]:
-    """Read the due entries in one round trip; skip (and keep) those that cannot be read."""
+def load_due(
+    app: Celery, entry_class: type[Entry], slots: dict[str, float], now: datetime
+) -> list[Due]:
+    """Read the due entries in one round trip; skip (and keep) those that cannot be read.
+    Their schedules see ``now`` (a standby passes Redis's time, a tick beat's own)."""
     if not slots:
         return []
     # a script, not a pipeline of HMGETs: the same round trip at half the client's work per
@@ -91,7 +94,7 @@ def _load(app: Celery, entry_class: type[Entry], slots: dict[str, float]) -> lis
     loaded = []
     # one clock per tick: reading the app's clock costs more than the rest of an entry's
     # scheduling, and a tick is short
-    same_now = functools.partial(_same_time, app.now())
+    same_now = functools.partial(_same_time, now)
     for (key, slot), (definition, meta) in zip(slots.items(), stored, strict=True):
         try:
             entry = entry_class.from_stored(key, definition, meta, app=app)

@@ -3,9 +3,10 @@
 ``celery beat`` sleeps with ``time.sleep``; this loop sleeps on Redis. The lock holder listens
 on the prefix's wake-up channel, to which every save of an entry publishes
 (:meth:`RedBeatSchedulerEntry.save_many`): an entry saved in the admin is read at once, and one
-due before the current sleep would end is not delayed by it. A standby waits for the holder to
-release the lock. SIGTERM and SIGINT end the loop between ticks, never inside one, and the lock
-is released at once.
+due before the current sleep would end is not delayed by it. A standby runs its light tick
+(standby.py) every second, sending what the holder leaves overdue, and in between waits for the
+holder to release the lock. SIGTERM and SIGINT end the loop between ticks, never inside one,
+and the lock is released at once.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class BeatRunner:
 
     It is the ``sender`` of Celery's ``beat_init`` signal, with the attributes receivers use on
     celery's own ``Service`` (``app``, ``scheduler``, ``_is_shutdown``). A standby waits in
-    that signal (or, without it, between ticks) until the holder releases the lock.
+    that signal (or, without it, between ticks), light ticks included, until the lock is free.
     """
 
     def __init__(self, app: Celery, scheduler: RedBeatScheduler) -> None:

@@ -3,7 +3,8 @@
 A tick reads only the due window: one round trip for the due keys and the next due time, one
 for the due entries' hashes, one script call that claims their slots (slot_claims.py). Its cost
 grows with the number of due entries (bounded per tick), not with the total. While a lock is
-configured, only the holder claims and sends; the others stand by and retry.
+configured, the holder claims and sends on time; the others stand by (standby.py), sending only
+what the holder leaves overdue, and take the lock when it is free.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from django_redbeat.beat.headers import PERIODIC_TASK_NAME_HEADER, SCHEDULED_AT_
 from django_redbeat.beat.lock import BeatLock, LockKeeper
 from django_redbeat.beat.producer import declaring_once
 from django_redbeat.beat.slot_claims import Claim, LockLost, SlotClaims
+from django_redbeat.beat.standby import Standby
 from django_redbeat.decoder import dumps, from_timestamp
 from django_redbeat.exceptions import LockNotOwned
 from django_redbeat.signals import schedule_installed, send_failed
@@ -61,6 +63,7 @@ class RedBeatScheduler(Scheduler):
         )
         self.max_due_per_tick = conf.max_due_per_tick
         self.send_retry_window = conf.send_retry_window
+        self.standby = Standby(self, conf.standby_grace)
         self.keeper: LockKeeper | None = None
         self._held = False
         self._statics_pending = False
@@ -119,7 +122,9 @@ class RedBeatScheduler(Scheduler):
 
     def _tick(self) -> float:
         if self.lock_key and not self._ensure_lock():
-            return self._standby_interval()
+            light_tick_sleep = self.standby.tick()
+            if not (self.standby.lock_may_be_free and self._ensure_lock()):
+                return light_tick_sleep
         if self._statics_pending:
             self.install_statics()
         self._keep_alive(self.lock_timeout)
@@ -151,11 +156,12 @@ class RedBeatScheduler(Scheduler):
                 due.append(self._claim_for(item))
             else:
                 waiting.append((item, next_in))
-        won = self.claims.claim(due, self.lock.token if self.lock_key and self.lock else None)
-        failed = [claim for claim in won if not self._send(claim)]
+        claimed = self.claims.claim(due, self.lock.token if self.lock_key and self.lock else None)
+        failed = [claim for claim in claimed.won if not self._send(claim)]
         retried = self.claims.retry_or_miss(failed, self.app.now(), self.send_retry_window)
         self._rescore([item for item, _ in waiting])
-        return self._sleep_after(window, won, [next_in for _, next_in in waiting], retried)
+        waits = [next_in for _, next_in in waiting] + claimed.not_yet  # early on Redis's clock
+        return self._sleep_after(window, claimed.won, waits, retried)
 
     def _claim_for(self, item: Due) -> Claim:
         after = item.entry.next_instance()
@@ -202,15 +208,9 @@ class RedBeatScheduler(Scheduler):
     # ---- the lock ----------------------------------------------------------------------------
 
     def wait_for_release(self, seconds: float, shutdown: threading.Event) -> None:
-        """Stand by until the holder releases the lock (a clean shutdown) or ``seconds`` pass;
-        while Redis is away, until ``shutdown`` is set or ``seconds`` pass."""
-        try:
-            if self.lock is not None:
-                self.lock.wait_for_release(seconds)
-                return
-        except RETRYABLE_ERRORS as exc:
-            logger.error("beat: Redis unavailable (%s) while standing by", exc)
-        shutdown.wait(seconds)
+        """Stand by, light ticks included, until the lock may be free (released, expired) or
+        ``seconds`` pass or ``shutdown`` is set."""
+        self.standby.wait(seconds, shutdown)
 
     def _standby_interval(self) -> float:
         return self.lock_renewal_interval
@@ -230,7 +230,8 @@ class RedBeatScheduler(Scheduler):
             return True
         if self.lock is None:
             self.lock = BeatLock(get_redis(self.app), self.lock_key, self.lock_timeout)
-        if not self.lock.acquire():
+        if not self.standby.lock_may_be_free or not self.lock.acquire():
+            self.standby.lock_may_be_free = False
             logger.debug("beat: Lock %s is held by another beat; standing by", self.lock_key)
             return False
         logger.info("beat: Acquired lock %s as %s", self.lock_key, self.lock.token)

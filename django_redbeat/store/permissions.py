@@ -28,12 +28,14 @@ UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 #: A script that reads its key, as beat's scripts do (with a command the rule below grants).
 PROBE_SCRIPT = "return redis.call('GET', KEYS[1])"
+#: The claim scripts read Redis's clock: a user without TIME could not claim a slot.
+TIME_PROBE_SCRIPT = "return redis.call('TIME')"
 
 #: The ACL rule that grants what beat and the Django side use (README, "ACL users").
 ACL_COMMANDS = (
     "+get +set +del +expire +pexpire +pttl +hget +hmget +hset +hsetnx +hincrby +zadd +zrem "
     "+zscore +zrank +zrangebyscore +zcard +zcount +sadd +smembers +scard +rpush +blpop +multi "
-    "+exec +discard +evalsha +script|load +scan +publish +subscribe +unsubscribe +ping"
+    "+exec +discard +evalsha +script|load +scan +publish +subscribe +unsubscribe +ping +time"
 )
 
 _COMMAND_IN_MESSAGE = re.compile(r"'([^']+)' command")
@@ -146,6 +148,8 @@ def _transaction(client: Any, key: str, refused: dict[str, str]) -> None:
 def _script(client: Any, key: str, refused: dict[str, str]) -> None:
     script = client.register_script(PROBE_SCRIPT)  # EVALSHA, then SCRIPT LOAD if unknown
     _attempt(refused, "evalsha", lambda: script(keys=[key]))
+    clock = client.register_script(TIME_PROBE_SCRIPT)
+    _attempt(refused, "time", lambda: clock(keys=[key]))  # the key routes it on a cluster
 
 
 def _attempt(refused: dict[str, str], command: str, do: Any) -> None:

@@ -36,6 +36,7 @@ CELERY_KEYS = {
     "REDBEAT_METRICS_PORT": "redbeat_metrics_port",
     "REDBEAT_METRICS_ADDRESS": "redbeat_metrics_address",
     "REDBEAT_METRICS_ENTRY_LABELS": "redbeat_metrics_entry_labels",
+    "REDBEAT_STANDBY_GRACE": "redbeat_standby_grace",
 }
 
 
@@ -99,6 +100,7 @@ class RedBeatConfig:
         self.metrics_entry_labels = int(
             self._positive("redbeat_metrics_entry_labels", defaults.METRICS_ENTRY_LABELS)
         )
+        self.standby_grace = self._positive("redbeat_standby_grace", defaults.STANDBY_GRACE)
 
     @property
     def schedule(self) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from celery.schedules import schedule
 from django_redbeat.beat.lock import BeatLock, LockKeeper
 from django_redbeat.beat.scheduler import SCHEDULED_AT_HEADER
 from django_redbeat.beat.slot_claims import MISSED_FIELD
-from django_redbeat.decoder import to_timestamp
+from django_redbeat.decoder import from_timestamp, to_timestamp
 from django_redbeat.exceptions import ConfigurationError
 from django_redbeat.schedulers import RedBeatScheduler, RedBeatSchedulerEntry
 from django_redbeat.store.connection import retry_period
@@ -22,9 +22,10 @@ from support.redis_server import RedisServer
 LOCK = "redbeat::lock"
 
 
-def add_entry(app, name="add", seconds=60):
+def add_entry(app, name="add", seconds=60, last_run_at=None):
+    every = schedule(timedelta(seconds=seconds))
     return RedBeatSchedulerEntry(
-        name, "tests.add", schedule(timedelta(seconds=seconds)), options={"queue": "q"}, app=app
+        name, "tests.add", every, options={"queue": "q"}, last_run_at=last_run_at, app=app
     ).save()
 
 
@@ -56,13 +57,22 @@ def test_the_scheduled_time_travels_in_the_headers(beats, celery_app, clock, bro
     assert datetime.fromisoformat(slot) == clock()  # the entry's due time, saved 60 s before
 
 
-def test_only_the_holder_sends(beats, celery_app, clock, broker):
+@pytest.fixture
+def clock_at_redis_time(clock, redis_client):
+    """The beats' clock set to Redis's: what is overdue there is overdue for them."""
+    seconds, microseconds = redis_client.time()
+    clock.current = from_timestamp(seconds + microseconds / 1_000_000)
+    return clock
+
+
+def test_only_the_holder_sends_what_is_due_on_its_time(
+    beats, celery_app, clock_at_redis_time, broker
+):
     first, second = beats(), beats()
-    add_entry(celery_app)
-    clock.advance(seconds=60)
+    add_entry(celery_app, last_run_at=clock_at_redis_time() - timedelta(seconds=60))  # due now
 
     first.tick()
-    second.tick()
+    second.tick()  # a light tick: nothing is overdue
 
     assert len(sent_slots(broker)) == 1
     assert first._held and not second._held
@@ -101,7 +111,10 @@ def test_without_a_lock_two_beats_still_send_each_slot_once(celery_app, clock, b
     assert len(sent_slots(broker)) == 1
 
 
-def test_a_lost_lock_is_taken_again_later(beats, celery_app, redis_client, clock, broker):
+def test_a_lost_lock_is_taken_again_later(
+    beats, celery_app, redis_client, clock_at_redis_time, broker
+):
+    celery_app.conf.redbeat_standby_grace = 60  # the light tick stays out of the way
     beat = beats()
     beat.tick()
     other = BeatLock(redis_client, LOCK, 30)
@@ -109,13 +122,12 @@ def test_a_lost_lock_is_taken_again_later(beats, celery_app, redis_client, clock
     other.acquire()
     assert not beat.keeper.renew_once()  # the renewal finds the lock gone
 
-    add_entry(celery_app)
-    clock.advance(seconds=60)
+    add_entry(celery_app, last_run_at=clock_at_redis_time() - timedelta(seconds=60))  # due now
     beat.tick()
     assert sent_slots(broker) == [] and not beat._held
 
     other.release()
-    beat.tick()
+    beat.tick()  # the light tick finds the lock free: beat takes it and sends
     assert len(sent_slots(broker)) == 1 and beat._held
 
 

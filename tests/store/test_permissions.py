@@ -55,6 +55,8 @@ def add_users(admin):
     # the same, less the scripts beat's lock and slot claims run
     weak = [part for part in rule if part not in ("+evalsha", "+script|load")]
     admin.execute_command("ACL", "SETUSER", "weak", *weak)
+    # the same, less Redis's clock, which the slot claims read
+    admin.execute_command("ACL", "SETUSER", "timeless", *[p for p in rule if p != "+time"])
     # the commands, but keys elsewhere only
     other = ["~elsewhere:*" if part == "~redbeat:*" else part for part in rule]
     admin.execute_command("ACL", "SETUSER", "elsewhere", *other)
@@ -155,6 +157,16 @@ def test_a_user_without_the_script_commands_is_refused_at_start(acl_app):
     assert "may not run what django-redbeat needs" in message
     assert "evalsha" in message and "ACL SETUSER" in message
     assert PASSWORD not in message
+
+
+def test_a_user_without_redis_time_is_refused_at_start(acl_app):
+    acl_app.conf.redbeat_redis_options = {"username": "timeless", "password": PASSWORD}
+
+    with pytest.raises(ConfigurationError) as refused:
+        get_redis(acl_app)
+
+    reasons = str(refused.value).split("Grant the commands")[0]
+    assert reasons.endswith("(time). ")  # the one command refused, named
 
 
 def test_a_user_whose_keys_are_elsewhere_is_refused_at_start(acl_app):
