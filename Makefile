@@ -48,5 +48,28 @@ $(BENCH_INSTALLED): setup.cfg pyproject.toml bench/requirements.txt
 	$(BENCH_VENV)/bin/python -m pip install --quiet -e . -r bench/requirements.txt
 	touch $(BENCH_INSTALLED)
 
+# The version matrix (noxfile.py). nox runs from a small environment of its own, not from .venv:
+# it is a tool that makes environments, which neither the package nor its tests import, and in
+# the test extra it would be installed into every matrix session as well.
+# `make matrix` runs every session and writes the table to bench/results/matrix.md;
+# `make matrix-ci` the oldest and the newest corner (what .ci/run runs); NOX_ARGS is passed on.
+NOX_VENV := .venv-nox
+NOX_INSTALLED := $(NOX_VENV)/.installed
+NOX := $(NOX_VENV)/bin/nox --no-error-on-missing-interpreters
+
+.PHONY: matrix matrix-ci
+matrix: $(NOX_INSTALLED)
+	MATRIX_SUMMARY=bench/results/matrix.md $(NOX) $(NOX_ARGS)
+
+matrix-ci: $(NOX_INSTALLED)
+	$(NOX) --tags ci $(NOX_ARGS)
+
+$(NOX_INSTALLED):
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python 3.10+ is needed"'
+	test -x $(NOX_VENV)/bin/python || $(PYTHON) -m venv $(NOX_VENV)
+	$(NOX_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(NOX_VENV)/bin/python -m pip install --quiet 'nox>=2025.10.14'
+	touch $(NOX_INSTALLED)
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(NOX_VENV) .nox build *.egg-info

@@ -83,6 +83,17 @@ def _next_state(schedule: BaseSchedule, last_run_at: datetime) -> schedstate:
     return schedstate(True, None if following is None else max(following.total_seconds(), 0))
 
 
+def crontab_remaining(
+    schedule: celery_schedules.crontab, last_run_at: datetime, ffwd: Any = None
+) -> timedelta:
+    """The time to a crontab's next run after ``last_run_at``, measured in UTC as Celery 5.5+
+    measures it: Celery 5.3 and 5.4 subtract two times of one zone on the wall clock, which is
+    an hour off across a DST change (a 09:00 crontab ran at 10:00 the day clocks go forward)."""
+    delta_args = {} if ffwd is None else {"ffwd": ffwd}
+    start, ends_in, now = schedule.remaining_delta(last_run_at, **delta_args)
+    return (start + ends_in).astimezone(timezone.utc) - now.astimezone(timezone.utc)
+
+
 class crontab(celery_schedules.crontab):
     """Celery's crontab, optionally evaluated in its own IANA time zone.
 
@@ -119,6 +130,9 @@ class crontab(celery_schedules.crontab):
         if ffwd is None:
             return super().remaining_delta(last_run_at, tz=tz)
         return super().remaining_delta(last_run_at, tz=tz, ffwd=ffwd)
+
+    def remaining_estimate(self, last_run_at: datetime, ffwd: Any = None) -> timedelta:
+        return crontab_remaining(self, last_run_at, ffwd)
 
     def with_timezone(self, timezone: str | None) -> crontab:
         return crontab(

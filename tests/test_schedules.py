@@ -86,6 +86,14 @@ def test_a_london_crontab_keeps_nine_across_the_spring_change():
     assert nine_london(at(2026, 3, 28, 9, 0)).remaining_estimate(ran) == timedelta(hours=23)
 
 
+def test_a_london_crontab_keeps_nine_across_the_autumn_change():
+    # clocks go back on 2026-10-25: 09:00 is 08:00 UTC on the 24th, 09:00 UTC on the 25th
+    ran = at(2026, 10, 24, 8, 0)
+
+    assert nine_london(at(2026, 10, 24, 8, 0)).remaining_estimate(ran) == timedelta(hours=25)
+    assert nine_london(at(2026, 10, 25, 8, 59)).is_due(ran) == (False, 60)
+
+
 def test_a_crontab_without_zone_uses_the_apps():
     plain = crontab(hour=9, minute=0, nowfun=clock(at(2026, 7, 15, 8, 0)), app=APP)
 

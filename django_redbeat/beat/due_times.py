@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import MINYEAR, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
+from celery.schedules import crontab as celery_crontab
 from celery.schedules import schedstate
 from celery.schedules import schedule as celery_interval
 
-from django_redbeat.schedules import oneoff
+from django_redbeat.schedules import crontab_remaining, oneoff
 
 if TYPE_CHECKING:
     from django_redbeat.beat.entry import RedBeatSchedulerEntry
@@ -32,7 +33,10 @@ def due_at(entry: RedBeatSchedulerEntry, now: datetime) -> datetime | None:
     every = plain_interval(entry.schedule)
     if every is not None:
         return max(now, as_utc(entry.last_run_at) + every)
-    remaining = entry.schedule.remaining_estimate(entry.last_run_at)
+    if isinstance(entry.schedule, celery_crontab):  # Celery's own too: it is saved from it
+        remaining = crontab_remaining(entry.schedule, entry.last_run_at)
+    else:
+        remaining = entry.schedule.remaining_estimate(entry.last_run_at)
     if remaining is None:
         return None
     return now + max(remaining, timedelta(0))

@@ -44,6 +44,8 @@ CLUSTER_ACL_COMMANDS = "+cluster|slots +command"
 
 _REFUSED = re.compile(r"NOPERM|no permissions|can't run this command", re.I)
 _PIPELINE_NOTE = re.compile(r"^Command # \d+ \(.*\) of pipeline caused error: ")
+#: A cluster redirect as text: redis-py before 6 has no MovedError/AskError outside a cluster.
+_REDIRECT = re.compile(r"(?:^|of pipeline caused error: )(?:MOVED|ASK) \d+ ")
 
 
 def verify(client: Any, prefix: str, url: str) -> None:
@@ -164,7 +166,7 @@ def _classify(refused: dict[str, str], command: str, exc: redis.exceptions.Respo
     if isinstance(exc, redis.exceptions.NoPermissionError) or _REFUSED.search(text):
         named = _COMMAND_IN_MESSAGE.search(text)
         refused[named.group(1).lower() if named else command] = text
-    elif isinstance(exc, redis.exceptions.AskError):  # MovedError too: a cluster redirect
+    elif isinstance(exc, redis.exceptions.AskError) or _REDIRECT.search(text):  # MovedError too
         raise ConfigurationError(
             "The Redis server is a Cluster node: use a redis-cluster:// URL or set "
             "REDBEAT_REDIS_OPTIONS['cluster'] = True (with a hash tag in the key prefix)."

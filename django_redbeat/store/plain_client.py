@@ -178,6 +178,7 @@ def _cluster(conf: RedBeatConfig, options: dict[str, Any]) -> Any:
     from redis.exceptions import RedisClusterException
 
     refuse_untagged_prefix(conf.key_prefix)
+    refuse_redis_py_without_cluster_transactions()
     parsed = _parsed(conf.redis_url, redis_urls.CLUSTER_SCHEME)
     internal = conf.redbeat_redis_options
     nodes = parsed.hosts + redis_urls.node_list(
@@ -205,6 +206,21 @@ def _cluster(conf: RedBeatConfig, options: dict[str, Any]) -> Any:
             ) from None
         # no node answered: an outage, retried like any connection error
         raise redis.exceptions.ConnectionError(str(exc)) from exc
+
+
+#: redis-py runs MULTI/EXEC on a cluster pipeline from this version on (older ones refuse).
+CLUSTER_TRANSACTIONS_SINCE = (6, 1)
+
+
+def refuse_redis_py_without_cluster_transactions() -> None:
+    """Beat writes an entry with its schedule score, and hands the lock over, in one
+    transaction; on a cluster that needs a redis-py that supports transactions there."""
+    if tuple(redis.VERSION[:2]) >= CLUSTER_TRANSACTIONS_SINCE:
+        return
+    raise ConfigurationError(
+        f"Redis Cluster needs redis-py 6.1 or newer (transactions on a cluster pipeline); "
+        f"redis-py {redis.__version__} is installed: pip install 'redis>=6.1'."
+    )
 
 
 def refuse_untagged_prefix(prefix: str) -> None:

@@ -22,11 +22,18 @@ from django_redbeat.models import PeriodicTask
 from django_redbeat.schedulers import RedBeatScheduler, RedBeatSchedulerEntry
 from django_redbeat.store.connection import get_redis
 from django_redbeat.store.permissions import ACL_COMMANDS, CLUSTER_ACL_COMMANDS
+from django_redbeat.store.plain_client import CLUSTER_TRANSACTIONS_SINCE
 from django_redbeat.sync import bridge, drift
 from tests.servers import ClusterDeployment
 from tests.test_admin import ADD_URL, form_data
 
 PREFIX = "{redbeat}:"
+
+#: A cluster client is refused on redis-py before 6.1 (no transactions on a cluster pipeline).
+needs_cluster_transactions = pytest.mark.skipif(
+    tuple(redis.VERSION[:2]) < CLUSTER_TRANSACTIONS_SINCE,
+    reason=f"redis-py {redis.__version__} has no cluster transactions: the cluster is refused",
+)
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +76,7 @@ def slots_of(client, keys):
     return {client.keyslot(key) for key in keys}
 
 
+@needs_cluster_transactions
 def test_the_cluster_client_is_built_from_the_url_and_all_beat_keys_share_a_slot(
     app, cluster_client
 ):
@@ -84,6 +92,7 @@ def test_the_cluster_client_is_built_from_the_url_and_all_beat_keys_share_a_slot
 @pytest.mark.parametrize(
     "options", [{"cluster": True}, {"cluster": True, "startup_nodes": "second-node"}]
 )
+@needs_cluster_transactions
 def test_a_cluster_option_with_a_redis_url_works_too(cluster, app, options):
     if options.get("startup_nodes"):  # celery-redbeat's form: dicts
         nodes = [{"host": "127.0.0.1", "port": cluster.nodes[1].port}]
@@ -116,6 +125,7 @@ def test_the_system_check_warns_of_a_prefix_without_a_usable_hash_tag(prefix):
     assert isinstance(warning, checks.Warning)
 
 
+@needs_cluster_transactions
 @pytest.mark.django_db(transaction=True)  # a starting beat rebuilds the database's entries
 def test_the_scheduler_ticks_claims_and_sends_on_the_cluster(app, clock, broker, cluster_client):
     app.conf.beat_schedule = {"static": {"task": "tests.add", "schedule": 1.0, "args": ["static"],
@@ -139,6 +149,7 @@ def test_the_scheduler_ticks_claims_and_sends_on_the_cluster(app, clock, broker,
     assert cluster_client.get(PREFIX + ":lock") is None  # released at close
 
 
+@needs_cluster_transactions
 def test_the_lock_is_held_by_one_beat_and_handed_over_on_release(app, cluster_client):
     client = get_redis(app)
     first = BeatLock(client, PREFIX + ":lock", timeout=10)
@@ -151,6 +162,7 @@ def test_the_lock_is_held_by_one_beat_and_handed_over_on_release(app, cluster_cl
     assert second.acquire()
 
 
+@needs_cluster_transactions
 def test_an_entry_is_saved_rescheduled_and_deleted(app, cluster_client, clock):
     entry = add_entry(app, "alpha", seconds=60)
     entry.reschedule(clock() + timedelta(seconds=30))
@@ -161,6 +173,7 @@ def test_an_entry_is_saved_rescheduled_and_deleted(app, cluster_client, clock):
     assert stored_keys(cluster_client) == []
 
 
+@needs_cluster_transactions
 @pytest.mark.django_db(transaction=True)
 def test_sync_drift_repair_and_the_admin_run_on_the_cluster(
     app, cluster_client, django_celery_app, admin_client
@@ -183,6 +196,7 @@ def test_sync_drift_repair_and_the_admin_run_on_the_cluster(
     assert stored_keys(cluster_client) == []
 
 
+@needs_cluster_transactions
 def test_a_cluster_transaction_is_replayed_whole_after_a_connection_error(app, cluster_client):
     pipe = get_redis(app).pipeline()  # a MULTI on the cluster, as on one server
     pipe.incr(PREFIX + "n").incr(PREFIX + "n")
@@ -201,6 +215,15 @@ def test_a_cluster_transaction_is_replayed_whole_after_a_connection_error(app, c
     assert len(calls) == 2 and cluster_client.get(PREFIX + "n") == "2"
 
 
+@pytest.mark.skipif(
+    tuple(redis.VERSION[:2]) >= CLUSTER_TRANSACTIONS_SINCE, reason="this redis-py can"
+)
+def test_a_cluster_on_a_redis_py_without_cluster_transactions_is_refused(cluster, app):
+    with pytest.raises(ConfigurationError, match=r"needs redis-py 6\.1 or newer.*redis>=6\.1"):
+        get_redis(app)
+
+
+@needs_cluster_transactions
 def test_the_cluster_option_on_a_single_server_is_a_configuration_error(celery_app, redis_url):
     celery_app.conf.update(
         redbeat_redis_url=redis_url,
@@ -225,6 +248,7 @@ def test_a_plain_url_to_a_cluster_node_is_a_configuration_error(cluster, celery_
     pytest.fail("no node redirected the access check")
 
 
+@needs_cluster_transactions
 def test_an_acl_user_with_the_readme_rule_runs_beat_on_the_cluster(cluster, app, clock, broker):
     rule = ["reset", "on", ">pw", "~{redbeat}:*", "resetchannels", "&{redbeat}:*",
             *ACL_COMMANDS.split(), *CLUSTER_ACL_COMMANDS.split()]  # fmt: skip
@@ -242,6 +266,7 @@ def test_an_acl_user_with_the_readme_rule_runs_beat_on_the_cluster(cluster, app,
     assert [message.payload[0] for message in broker.messages("q")] == [["alpha"]]
 
 
+@needs_cluster_transactions
 def test_a_cluster_user_that_may_not_read_the_slots_is_told_what_to_grant(cluster, app):
     for node in cluster.nodes:
         node.client().execute_command("ACL", "SETUSER", "noslots", "reset", "on", ">pw", "+@all",
