@@ -10,6 +10,11 @@ from celery.utils.dispatch import Signal
 #: provides args: sender (the RedBeatScheduler)
 schedule_installed = Signal(name="schedule_installed")
 
+#: A due run was handed to the broker: sent by this beat, once for its (entry, slot).
+#: provides args: sender (the RedBeatScheduler), entry (its name), slot (the scheduled time,
+#: UNIX seconds)
+run_sent = Signal(name="run_sent")
+
 #: A scheduled send raised (the broker is away, the arguments cannot be encoded...); the slot
 #: is retried until ``redbeat_send_retry_window`` passes.
 #: provides args: sender (the RedBeatScheduler), entry (its name), exception

@@ -1,11 +1,12 @@
 """BeatMetrics: what one beat exports on its metrics endpoint.
 
-Counters come from signals, so the scheduler carries no metrics code: Celery's
-``after_task_publish`` gives each send and its lateness (the scheduled time travels in the
-task's ``redbeat_scheduled_at`` header), and django-redbeat's own signals give failed sends,
-missed and skipped runs and Redis errors. The receivers count what this process sends (a beat
-process runs one scheduler). Tick durations are timed around the scheduler's ``tick``. The
-schedule's state (due, overdue, the lock) is read from Redis at each scrape.
+Counters come from django-redbeat's own signals, so the scheduler carries no metrics code:
+each send with its slot (hence its lateness), failed sends, missed and skipped runs and Redis
+errors. (Not Celery's ``after_task_publish``: Celery before 5.5 keeps the receivers list it
+found when the app first sent a task, so a receiver connected later may never be called.)
+The receivers count what this process sends (a beat process runs one scheduler). Tick
+durations are timed around the scheduler's ``tick``. The schedule's state (due, overdue, the
+lock) is read from Redis at each scrape.
 """
 
 from __future__ import annotations
@@ -13,16 +14,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from typing import Any
 
-from celery.signals import after_task_publish
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from redis.exceptions import RedisError
 
 from django_redbeat import signals
-from django_redbeat.beat.headers import PERIODIC_TASK_NAME_HEADER, SCHEDULED_AT_HEADER
 from django_redbeat.beat.health import Health, TickWatch, holds_lock, judge
 from django_redbeat.beat.metrics_server import MetricsServer
 from django_redbeat.beat.schedule_collector import schedule_families
@@ -116,7 +114,7 @@ class BeatMetrics:
 
     def close(self) -> None:
         for signal, receiver in self._receivers:
-            signal.disconnect(receiver)
+            signal.disconnect(receiver, dispatch_uid=self._uid(receiver))
         self._receivers.clear()
         if self.server is not None:
             self.server.stop()
@@ -144,25 +142,25 @@ class BeatMetrics:
 
     def _connect(self) -> None:
         self._receivers = [
-            (after_task_publish, self._on_published),
+            (signals.run_sent, self._on_sent),
             (signals.send_failed, self._on_send_failed),
             (signals.runs_missed, self._on_missed),
             (signals.runs_skipped, self._on_skipped),
             (signals.redis_error, self._on_redis_error),
         ]
         for signal, receiver in self._receivers:
-            signal.connect(receiver, weak=False)
+            # a uid of this instance's: Celery before 5.5 keys a bound method by its function
+            # alone, so a second BeatMetrics in the process would replace the first's
+            signal.connect(receiver, weak=False, dispatch_uid=self._uid(receiver))
+
+    def _uid(self, receiver: Callable[..., None]) -> str:
+        return f"redbeat-metrics-{id(self)}-{receiver.__name__}"
 
     # ---- the receivers ---------------------------------------------------------------------
 
-    def _on_published(self, headers: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        headers = headers or {}
-        scheduled_at = headers.get(SCHEDULED_AT_HEADER)
-        if scheduled_at is None:
-            return  # not a run beat sent
-        self.sent.labels(self.entry_label(headers.get(PERIODIC_TASK_NAME_HEADER))).inc()
-        late = self.app.now().timestamp() - datetime.fromisoformat(scheduled_at).timestamp()
-        self.lateness.observe(max(0.0, late))
+    def _on_sent(self, entry: str, slot: float, **kwargs: Any) -> None:
+        self.sent.labels(self.entry_label(entry)).inc()
+        self.lateness.observe(max(0.0, self.app.now().timestamp() - slot))
 
     def _on_send_failed(self, entry: str, **kwargs: Any) -> None:
         self.failed.labels(self.entry_label(entry)).inc()

@@ -31,7 +31,7 @@ from django_redbeat.beat.slot_claims import Claim, LockLost, SlotClaims
 from django_redbeat.beat.standby import Standby
 from django_redbeat.decoder import dumps, from_timestamp
 from django_redbeat.exceptions import LockNotOwned
-from django_redbeat.signals import schedule_installed, send_failed
+from django_redbeat.signals import run_sent, schedule_installed, send_failed
 from django_redbeat.store import keys
 from django_redbeat.store.connection import RETRYABLE_ERRORS, get_redis
 from django_redbeat.store.redbeat_config import ensure_conf
@@ -69,7 +69,9 @@ class RedBeatScheduler(Scheduler):
         self._statics_pending = False
         super().__init__(app, **kwargs)
         self.Producer = declaring_once(self.Producer)
-        self.metrics = metrics.attach(self)  # None unless redbeat_metrics_port is set
+        # None unless redbeat_metrics_port is set. Not for the lazy scheduler `celery beat`
+        # makes only to print its banner: it would hold the port the real one needs.
+        self.metrics = None if kwargs.get("lazy") else metrics.attach(self)
         # a bad setting or a missing permission stops beat here, once; if Redis is away at
         # start, the ticks retry
         with contextlib.suppress(*RETRYABLE_ERRORS):
@@ -182,6 +184,7 @@ class RedBeatScheduler(Scheduler):
             logger.error("beat: Sending %s failed: %s", entry.name, exc, exc_info=True)
             send_failed.send(sender=self, entry=entry.name, exception=exc)
             return False
+        run_sent.send(sender=self, entry=entry.name, slot=claim.slot)
         return True
 
     def _rescore(self, items: list[Due]) -> None:
