@@ -81,6 +81,7 @@ def test_cluster_without_a_hash_tag_is_a_warning():
     assert "{redbeat}:" in message.hint
 
 
+@pytest.mark.django_db  # Django 6.1's model checks ask the database whether it has JSON fields
 def test_manage_py_check_fails_on_an_error():
     with override_settings(REDBEAT_LOCK_TIMEOUT=-5), pytest.raises(SystemCheckError) as caught:
         call_command("check")

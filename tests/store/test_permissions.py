@@ -191,6 +191,7 @@ def test_a_wrong_password_fails_at_once_with_a_clear_error(acl_server, acl_app):
     assert quote(PASSWORD, safe="") not in str(refused.value)
 
 
+@pytest.mark.django_db  # manage.py check: Django 6.1's model checks open the database
 def test_the_password_is_never_shown(acl_server, acl_app, clock, caplog):
     encoded = quote(PASSWORD, safe="")
     acl_app.conf.update(redbeat_redis_url=url_with(acl_server), redbeat_redis_options={})
