@@ -53,14 +53,17 @@ def zone_name(tz: tzinfo | None) -> str | None:
     return getattr(tz, "key", None) or getattr(tz, "zone", None)
 
 
-def _next_second(dt: datetime, strictly: bool = False) -> datetime:
-    # dateutil drops microseconds from dtstart; rounding up keeps the first occurrence after
-    # the moment the rule was made, so a new entry does not skip it. ``strictly`` (the default
-    # dtstart, "now") also moves a whole second on: rrule.after(last_run_at=now) is exclusive.
-    if not dt.microsecond and not strictly:
-        return dt
-    whole = dt.astimezone(timezone.utc).replace(microsecond=0) + timedelta(seconds=1)
-    return whole.astimezone(dt.tzinfo)
+def _whole_second(dt: datetime) -> datetime:
+    # dateutil drops microseconds from dtstart, and the wire format keeps whole seconds: the
+    # rule's dtstart says so too, so that it reads the same before and after a save. As in
+    # celery-redbeat, a given dtstart's first occurrence is the second it falls in.
+    return dt.replace(microsecond=0)
+
+
+def _next_second(now: datetime) -> datetime:
+    # the default dtstart: rrule.after(last_run_at=now) is exclusive, so a rule started in the
+    # current second would first fire a whole period later; the next second fires at once
+    return _whole_second(now) + timedelta(seconds=1)
 
 
 def _normal(value: Any) -> Any:
@@ -162,9 +165,10 @@ class crontab(celery_schedules.crontab):
 class rrule(BaseSchedule):
     """An RFC 5545 recurrence rule (python-dateutil), as celery-redbeat's ``rrule``.
 
-    ``dtstart`` defaults to the next whole second, and the occurrence at ``dtstart`` is the first
-    one run. With ``timezone`` (or a zoneinfo ``dtstart``) occurrences keep their wall-clock time
-    in that zone across DST changes; a naive ``dtstart`` is read in that zone.
+    The occurrence at ``dtstart`` (in whole seconds) is the first; without ``dtstart`` the rule
+    starts at the next second, so it fires at once. With ``timezone`` (or a zoneinfo ``dtstart``)
+    occurrences keep their wall-clock time in that zone across DST changes; a naive ``dtstart``
+    is read in that zone.
     """
 
     FREQ_MAP = {
@@ -198,9 +202,9 @@ class rrule(BaseSchedule):
         self._zone = get_zone(timezone or zone_name(getattr(dtstart, "tzinfo", None)))
         self.freq = self._freq(freq)
         if dtstart is None:
-            self.dtstart = _next_second(self._aware(self.maybe_make_aware(self.now())), True)
+            self.dtstart = _next_second(self._aware(self.maybe_make_aware(self.now())))
         else:
-            self.dtstart = _next_second(self._aware(dtstart))
+            self.dtstart = _whole_second(self._aware(dtstart))
         self.until = self._aware(until) if until else None
         self.interval, self.wkst, self.count = interval, wkst, count
         self.bysetpos, self.bymonth, self.bymonthday = bysetpos, bymonth, bymonthday

@@ -51,7 +51,7 @@ class RedBeatSchedulerEntry(ScheduleEntry):
             name=keys.validate_entry_name(str(name)),
             task=task,
             schedule=schedule,
-            args=args if args is not None else (),
+            args=args,  # as given, None included: celery-redbeat stores it so
             kwargs=kwargs,
             options=options,
             last_run_at=last_run_at,
@@ -71,7 +71,7 @@ class RedBeatSchedulerEntry(ScheduleEntry):
 
     @property
     def key(self) -> str:
-        return self.generate_key(self.app, self.name)
+        return self.generate_key(app=self.app, name=self.name)
 
     @property
     def rank(self) -> int | None:

@@ -115,6 +115,13 @@ class RedBeatConfig:
 
     def either_or(self, name: str, default: Any = None) -> Any:
         """The value of ``name`` if it is configured (even to None), else ``default``."""
+        if name == name.upper():
+            # as celery-redbeat: Celery 4+ names are lower case, and conf.get finds the old ones
+            warnings.warn(
+                f"Celery 4+ configuration detected Celery 3 name {name} (use {name.lower()})",
+                UserWarning,
+                stacklevel=2,
+            )
         value = self._lookup(name)
         return default if value is _MISSING else value
 
@@ -157,11 +164,7 @@ class RedBeatConfig:
                 "No Redis URL: set REDBEAT_REDIS_URL in your Django settings or "
                 "redbeat_redis_url in your Celery configuration."
             )
-        # as celery-redbeat 2.4: still used, but said out loud (beat runs as a daemon, where a
-        # DeprecationWarning alone goes unseen)
-        message = "django-redbeat falls back to broker_url: set redbeat_redis_url explicitly"
-        warnings.warn(message, DeprecationWarning, stacklevel=3)
-        logger.warning("beat: %s", message)
+        _deprecated("django-redbeat falls back to broker_url: set redbeat_redis_url explicitly")
         return broker_url
 
     def _redis_options(self) -> dict[str, Any]:
@@ -170,11 +173,23 @@ class RedBeatConfig:
             # broker_transport_options belong to the broker: get_redis reads only
             # the keys django-redbeat itself understands from them
             options = self.app.conf.get("broker_transport_options") or {}
+            if options:
+                _deprecated(
+                    "django-redbeat falls back to broker_transport_options: set "
+                    "redbeat_redis_options explicitly"
+                )
         if not isinstance(options, dict):
             raise ConfigurationError(
                 f"redbeat_redis_options (REDBEAT_REDIS_OPTIONS) must be a dict, not {options!r}."
             )
         return dict(options)
+
+
+def _deprecated(message: str) -> None:
+    # as celery-redbeat 2.4: still used, but said out loud (beat runs as a daemon, where a
+    # DeprecationWarning alone goes unseen)
+    warnings.warn(message, DeprecationWarning, stacklevel=4)
+    logger.warning("beat: %s", message)
 
 
 def ensure_conf(app: Celery | None = None) -> RedBeatConfig:

@@ -157,7 +157,8 @@ def test_redis_options_reach_the_client(celery_app):
 
 def test_broker_transport_options_do_not_reach_the_client(celery_app):
     celery_app.conf.broker_transport_options = {"socket_timeout": 4, "visibility_timeout": 9}
-    ensure_conf(celery_app)
+    with pytest.warns(DeprecationWarning, match="set redbeat_redis_options explicitly"):
+        ensure_conf(celery_app)
 
     kwargs = get_redis(celery_app).connection_pool.connection_kwargs
 
