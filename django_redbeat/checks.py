@@ -172,12 +172,11 @@ def check_celery_app() -> list[checks.CheckMessage]:
 
 
 def check_cluster_prefix() -> list[checks.CheckMessage]:
-    url, options = conf.REDBEAT_REDIS_URL, conf.REDBEAT_REDIS_OPTIONS
-    cluster = (isinstance(url, str) and url.startswith("redis-cluster://")) or (
-        isinstance(options, dict) and options.get("cluster")
-    )
+    cluster = redis_urls.is_cluster(conf.REDBEAT_REDIS_URL, conf.REDBEAT_REDIS_OPTIONS)
     prefix = conf.REDBEAT_KEY_PREFIX
-    if not cluster or not isinstance(prefix, str) or keys.hash_tag(prefix) is not None:
+    if not cluster or not conf.is_set("REDBEAT_KEY_PREFIX"):
+        return []  # the default on a cluster has a hash tag
+    if not isinstance(prefix, str) or keys.hash_tag(prefix) is not None:
         return []
     message = (
         f"REDBEAT_KEY_PREFIX {prefix!r} has no hash tag, but Redis Cluster is used: an entry's "

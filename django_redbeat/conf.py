@@ -27,6 +27,12 @@ class Settings:
 
         return getattr(settings, name, default)
 
+    def is_set(self, name: str) -> bool:
+        """Whether the project sets ``name`` (rather than leaving it to its default)."""
+        from django.conf import settings
+
+        return hasattr(settings, name)
+
     @property
     def REDBEAT_REDIS_URL(self) -> str | None:
         return self._get("REDBEAT_REDIS_URL", None)
@@ -41,6 +47,7 @@ class Settings:
 
     @property
     def REDBEAT_KEY_PREFIX(self) -> str:
+        """The default is redbeat:, or {redbeat}: on Redis Cluster (see ``is_set``)."""
         return self._get("REDBEAT_KEY_PREFIX", defaults.KEY_PREFIX)
 
     @property

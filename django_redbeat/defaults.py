@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 KEY_PREFIX = "redbeat:"
+#: The default on Redis Cluster: the hash tag keeps an entry's keys, the schedule and the lock
+#: in one slot, as beat's scripts and transactions require.
+CLUSTER_KEY_PREFIX = "{redbeat}:"
 
 #: Seconds the beat lock lives without renewal; a crashed holder is replaced this fast.
 LOCK_TIMEOUT = 30

@@ -42,8 +42,14 @@ def test_the_defaults_pass():
         ({"REDBEAT_LOCK_RENEWAL_INTERVAL": -1}, "django_redbeat.E009"),
         ({"REDBEAT_SEND_RETRY_WINDOW": 0}, "django_redbeat.E010"),
         ({"REDBEAT_STANDBY_GRACE": 0}, "django_redbeat.E012"),
-        ({"REDBEAT_REDIS_URL": "redis-cluster://node:7000"}, "django_redbeat.W001"),
-        ({"REDBEAT_REDIS_OPTIONS": {"cluster": True}}, "django_redbeat.W001"),
+        (
+            {"REDBEAT_REDIS_URL": "redis-cluster://node:7000", "REDBEAT_KEY_PREFIX": "rb:"},
+            "django_redbeat.W001",
+        ),
+        (
+            {"REDBEAT_REDIS_OPTIONS": {"cluster": True}, "REDBEAT_KEY_PREFIX": "rb:"},
+            "django_redbeat.W001",
+        ),
     ],
 )
 def test_each_malformed_setting_has_its_id(settings, expected):
@@ -57,6 +63,7 @@ def test_each_malformed_setting_has_its_id(settings, expected):
         {"REDBEAT_REDIS_URL": "redis-sentinel://host:26379", "REDBEAT_LOCK_KEY": None},
         {"REDBEAT_REDIS_URL": "unix:///run/redis.sock", "REDBEAT_REDIS_USE_SSL": {}},
         {"REDBEAT_REDIS_URL": "redis-cluster://n:7000", "REDBEAT_KEY_PREFIX": "{redbeat}:"},
+        {"REDBEAT_REDIS_URL": "redis-cluster://n:7000"},  # the default there is {redbeat}:
         {"REDBEAT_LOCK_TIMEOUT": 60, "REDBEAT_LOCK_RENEWAL_INTERVAL": 10.5},
         {"REDBEAT_REDIS_OPTIONS": {"retry_period": -1}, "REDBEAT_CELERY_APP": "proj.app"},
     ],
@@ -75,7 +82,7 @@ def test_the_password_never_appears_in_a_message():
 
 
 def test_cluster_without_a_hash_tag_is_a_warning():
-    with override_settings(REDBEAT_REDIS_OPTIONS={"cluster": True}):
+    with override_settings(REDBEAT_REDIS_OPTIONS={"cluster": True}, REDBEAT_KEY_PREFIX="rb:"):
         (message,) = check_settings()
     assert isinstance(message, Warning)
     assert "{redbeat}:" in message.hint

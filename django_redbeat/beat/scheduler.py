@@ -55,7 +55,7 @@ class RedBeatScheduler(Scheduler):
     ) -> None:
         conf = ensure_conf(app)
         self.lock_key = keys.lock_key(conf.key_prefix, lock_key) if lock_key else conf.lock_key
-        self.lock_timeout = float(lock_timeout or conf.lock_timeout)
+        self.lock_timeout = float(lock_timeout or conf.effective_lock_timeout)
         self.lock_renewal_interval = (
             conf.lock_renewal_interval
             if lock_timeout is None

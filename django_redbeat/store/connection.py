@@ -213,7 +213,7 @@ def retry_period(conf: RedBeatConfig) -> float:
     A holder stuck retrying longer than its lock lives would come back believing it still
     holds a lock that a standby has taken.
     """
-    cap = conf.lock_timeout * defaults.RETRY_FRACTION_OF_LOCK
+    cap = conf.effective_lock_timeout * defaults.RETRY_FRACTION_OF_LOCK
     configured = conf.redbeat_redis_options.get("retry_period")
     if configured is None:
         return cap

@@ -23,8 +23,13 @@ from django_redbeat.store.redis_urls import safe_url
 
 logger = logging.getLogger("celery.beat")
 
-#: Errors that mean "cannot tell now" rather than "not allowed".
-UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+#: Errors that mean "cannot tell now" rather than "not allowed": also a reply that is not
+#: Redis's protocol (a proxy or a load balancer answering for a server that is away).
+UNREACHABLE = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.InvalidResponse,
+)
 
 #: A script that reads its key, as beat's scripts do (with a command the rule below grants).
 PROBE_SCRIPT = "return redis.call('GET', KEYS[1])"

@@ -47,8 +47,7 @@ SSL_ALIASES = {"cert_reqs": "ssl_cert_reqs", "ca_certs": "ssl_ca_certs",
 
 
 def is_cluster(conf: RedBeatConfig) -> bool:
-    scheme = redis_urls.scheme_of(conf.redis_url)
-    return scheme == redis_urls.CLUSTER_SCHEME or bool(conf.redbeat_redis_options.get("cluster"))
+    return redis_urls.is_cluster(conf.redis_url, conf.redbeat_redis_options)
 
 
 def is_sentinel(conf: RedBeatConfig) -> bool:

@@ -16,7 +16,7 @@ from celery.app import app_or_default
 
 from django_redbeat import defaults
 from django_redbeat.exceptions import ConfigurationError
-from django_redbeat.store import keys
+from django_redbeat.store import keys, redis_urls
 
 logger = logging.getLogger("celery.beat")
 
@@ -65,27 +65,32 @@ class RedBeatConfig:
     def __init__(self, app: Celery | None = None) -> None:
         self.app = app_or_default(app)
         self._overrides = django_overrides()
-        self.key_prefix: str = self.either_or("redbeat_key_prefix", defaults.KEY_PREFIX)
-        self.schedule_key = keys.schedule_key(self.key_prefix)
-        self.statics_key = keys.statics_key(self.key_prefix)
         self.redis_url: str = self._redis_url()
         self.redis_use_ssl = self.either_or(
             "redbeat_redis_use_ssl", self.app.conf.get("broker_use_ssl")
         )
         self.redbeat_redis_options: dict[str, Any] = self._redis_options()
+        cluster = redis_urls.is_cluster(self.redis_url, self.redbeat_redis_options)
+        default_prefix = defaults.CLUSTER_KEY_PREFIX if cluster else defaults.KEY_PREFIX
+        self.key_prefix: str = self.either_or("redbeat_key_prefix", default_prefix)
+        self.schedule_key = keys.schedule_key(self.key_prefix)
+        self.statics_key = keys.statics_key(self.key_prefix)
         lock_key = self.either_or("redbeat_lock_key", _MISSING)
         self.lock_key: str | None = (
             None if lock_key is None else keys.lock_key(self.key_prefix, _or_none(lock_key))
         )
-        self.lock_timeout: float = self._positive("redbeat_lock_timeout", defaults.LOCK_TIMEOUT)
+        # as celery-redbeat: only what is configured (None otherwise); the scheduler and the
+        # retries use effective_lock_timeout
+        self.lock_timeout: float | None = self._positive("redbeat_lock_timeout", None)
         self.lock_renewal_interval = self._positive(
-            "redbeat_lock_renewal_interval", self.lock_timeout * defaults.LOCK_RENEWAL_FRACTION
+            "redbeat_lock_renewal_interval",
+            self.effective_lock_timeout * defaults.LOCK_RENEWAL_FRACTION,
         )
-        if self.lock_renewal_interval >= self.lock_timeout:
+        if self.lock_renewal_interval >= self.effective_lock_timeout:
             raise ConfigurationError(
                 f"redbeat_lock_renewal_interval ({self.lock_renewal_interval:g} s) must be "
-                f"shorter than redbeat_lock_timeout ({self.lock_timeout:g} s), or the lock "
-                "expires between renewals. Renew every third of the timeout or more often."
+                f"shorter than redbeat_lock_timeout ({self.effective_lock_timeout:g} s), or the "
+                "lock expires between renewals. Renew every third of the timeout or more often."
             )
         self.max_due_per_tick = int(
             self._positive("redbeat_max_due_per_tick", defaults.MAX_DUE_PER_TICK)
@@ -101,6 +106,11 @@ class RedBeatConfig:
             self._positive("redbeat_metrics_entry_labels", defaults.METRICS_ENTRY_LABELS)
         )
         self.standby_grace = self._positive("redbeat_standby_grace", defaults.STANDBY_GRACE)
+
+    @property
+    def effective_lock_timeout(self) -> float:
+        """The lock's TTL in seconds: as configured, else the default (30 s)."""
+        return self.lock_timeout or defaults.LOCK_TIMEOUT
 
     @property
     def schedule(self) -> dict[str, Any]:
@@ -132,7 +142,7 @@ class RedBeatConfig:
         value = self.app.conf.get(name, _MISSING)
         return self.app.conf.get(name.upper(), _MISSING) if value is _MISSING else value
 
-    def _positive(self, name: str, default: float) -> float:
+    def _positive(self, name: str, default: Any) -> Any:
         """A positive number setting; None (as celery-redbeat allows) means the default."""
         value = self.either_or(name)
         if value is None:

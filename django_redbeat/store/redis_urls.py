@@ -25,6 +25,13 @@ SENTINEL_SCHEME = "redis-sentinel"
 CLUSTER_SCHEME = "redis-cluster"
 SCHEMES = ("redis", "rediss", "unix", SENTINEL_SCHEME, CLUSTER_SCHEME)
 
+
+def is_cluster(url: object, options: object) -> bool:
+    """Whether this URL and these options configure Redis Cluster."""
+    by_url = isinstance(url, str) and scheme_of(url) == CLUSTER_SCHEME
+    return by_url or (isinstance(options, dict) and bool(options.get("cluster")))
+
+
 DEFAULT_PORTS = {SENTINEL_SCHEME: 26379}
 MASK = "**"
 

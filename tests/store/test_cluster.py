@@ -23,6 +23,7 @@ from django_redbeat.schedulers import RedBeatScheduler, RedBeatSchedulerEntry
 from django_redbeat.store.connection import get_redis
 from django_redbeat.store.permissions import ACL_COMMANDS, CLUSTER_ACL_COMMANDS
 from django_redbeat.store.plain_client import CLUSTER_TRANSACTIONS_SINCE
+from django_redbeat.store.redbeat_config import RedBeatConfig
 from django_redbeat.sync import bridge, drift
 from tests.servers import ClusterDeployment
 from tests.test_admin import ADD_URL, form_data
@@ -105,6 +106,13 @@ def test_a_cluster_option_with_a_redis_url_works_too(cluster, app, options):
     add_entry(app, "alpha")
 
     assert RedBeatSchedulerEntry.from_key(PREFIX + "alpha", app=app).args == ["alpha"]
+
+
+def test_the_default_prefix_on_a_cluster_carries_a_hash_tag(cluster, celery_app):
+    celery_app.conf.update(redbeat_redis_url=cluster.url)
+
+    assert RedBeatConfig(celery_app).key_prefix == "{redbeat}:"
+    get_redis(celery_app).ping()  # not refused
 
 
 def test_a_prefix_without_a_hash_tag_is_refused_at_start(cluster, celery_app):

@@ -21,7 +21,8 @@ def test_defaults(app):
     assert conf.schedule_key == "redbeat::schedule"
     assert conf.statics_key == "redbeat::statics"
     assert conf.lock_key == "redbeat::lock"
-    assert conf.lock_timeout == 30
+    assert conf.lock_timeout is None  # not configured, as celery-redbeat says it
+    assert conf.effective_lock_timeout == 30
     assert conf.redis_url == "redis://localhost:6379/3"
     assert conf.redbeat_redis_options == {}
 
@@ -94,7 +95,7 @@ def test_no_redis_url_at_all_is_a_clear_error():
 def test_a_lock_timeout_of_none_means_the_default(app):
     app.conf.redbeat_lock_timeout = None
 
-    assert RedBeatConfig(app).lock_timeout == 30
+    assert RedBeatConfig(app).effective_lock_timeout == 30
 
 
 @pytest.mark.parametrize("value", [0, -5, "soon"])
