@@ -63,6 +63,7 @@ class DueWindow:
     due: list[Due] = field(default_factory=list)
     truncated: bool = False
     next_score: float | None = None
+    next_key: str | None = None
 
 
 def read_due_window(app: Celery, entry_class: type[Entry], limit: int) -> DueWindow:
@@ -73,10 +74,25 @@ def read_due_window(app: Celery, entry_class: type[Entry], limit: int) -> DueWin
         keys=[app.redbeat_conf.schedule_key], args=[to_timestamp(app.now()), limit + 1]
     )
     window = DueWindow(truncated=len(due) > 2 * limit)
-    window.next_score = float(upcoming[1]) if upcoming else None
+    if upcoming:
+        window.next_key, window.next_score = upcoming[0], float(upcoming[1])
     slots = dict(zip(due[: 2 * limit : 2], map(float, due[1 : 2 * limit : 2]), strict=True))
     window.due = load_due(app, entry_class, slots, app.now())
     return window
+
+
+def schedule_view(
+    app: Celery, entry_class: type[Entry], limit: int, horizon: float
+) -> dict[str, Entry]:
+    """The due entries and the next one if due within ``horizon`` seconds, by name (what a
+    tick does not need: it sleeps until the next score without reading that entry)."""
+    window = read_due_window(app, entry_class, limit)
+    due = [item.entry for item in window.due]
+    now = to_timestamp(app.now())
+    if window.next_key and window.next_score is not None and window.next_score <= now + horizon:
+        upcoming = load_due(app, entry_class, {window.next_key: window.next_score}, app.now())
+        due += [item.entry for item in upcoming]
+    return {entry.name: entry for entry in due}
 
 
 def load_due(

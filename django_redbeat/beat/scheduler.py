@@ -22,14 +22,14 @@ from celery.utils.time import humanize_seconds
 
 from django_redbeat import defaults
 from django_redbeat.beat import metrics, statics
-from django_redbeat.beat.due_window import Due, DueWindow, read_due_window
+from django_redbeat.beat.due_window import Due, DueWindow, read_due_window, schedule_view
 from django_redbeat.beat.entry import RedBeatSchedulerEntry
-from django_redbeat.beat.headers import PERIODIC_TASK_NAME_HEADER, SCHEDULED_AT_HEADER
+from django_redbeat.beat.headers import with_run_headers
 from django_redbeat.beat.lock import BeatLock, LockKeeper
 from django_redbeat.beat.producer import declaring_once
 from django_redbeat.beat.slot_claims import Claim, LockLost, SlotClaims
 from django_redbeat.beat.standby import Standby
-from django_redbeat.decoder import dumps, from_timestamp
+from django_redbeat.decoder import dumps
 from django_redbeat.exceptions import LockNotOwned
 from django_redbeat.signals import run_sent, schedule_installed, send_failed
 from django_redbeat.store import keys
@@ -98,19 +98,18 @@ class RedBeatScheduler(Scheduler):
         schedule = self.static_schedule()
         self.install_default_entries(schedule)
         statics.prune(self.app, set(schedule))
-        self.update_from_dict(schedule)
+        # all in one bulk write (update_from_dict's reads are one round trip per entry)
+        self.Entry.save_many(statics.entries(self, schedule), app=self.app)
         self._statics_pending = False
         schedule_installed.send(sender=self)
 
     def update_from_dict(self, dict_: dict[str, Any]) -> None:
-        """Store entries from a beat_schedule-style dict; run state in Redis is kept."""
-        entries = []
-        for name, value in dict_.items():
-            try:
-                entries.append(self._maybe_entry(name, value))
-            except Exception as exc:  # one bad entry must not stop the others
-                logger.error("beat: Cannot add entry %r: %s. Contents: %r", name, exc, value)
-        self.Entry.save_many(entries, app=self.app)
+        """Store entries from a beat_schedule-style dict, each keeping its last run, as
+        celery-redbeat does."""
+        for entry in statics.entries(self, dict_):
+            with contextlib.suppress(KeyError, ValueError):  # not stored yet, or unreadable
+                entry.last_run_at = self.Entry.from_key(entry.key, app=self.app).last_run_at
+            entry.save()
 
     # ---- the tick ----------------------------------------------------------------------------
 
@@ -141,8 +140,9 @@ class RedBeatScheduler(Scheduler):
 
     @property
     def schedule(self) -> dict[str, RedBeatSchedulerEntry]:
-        """The due window: the entries due now (at most ``max_due_per_tick``), by name."""
-        return {due.entry.name: due.entry for due in self._read_due_window().due}
+        """The entries due now (at most ``max_due_per_tick``) and the next one due within
+        ``max_interval``, by name: what celery-redbeat's ``schedule`` holds."""
+        return schedule_view(self.app, self.Entry, self.max_due_per_tick, self.max_interval)
 
     def _read_due_window(self) -> DueWindow:
         return read_due_window(self.app, self.Entry, self.max_due_per_tick)
@@ -173,10 +173,7 @@ class RedBeatScheduler(Scheduler):
 
     def _send(self, claim: Claim) -> bool:
         entry = claim.entry
-        headers = {**entry.options.get("headers", {})}
-        headers[SCHEDULED_AT_HEADER] = from_timestamp(claim.slot).isoformat()
-        headers[PERIODIC_TASK_NAME_HEADER] = entry.name
-        entry.options = {**entry.options, "headers": headers}
+        entry.options = with_run_headers(entry.options, entry.name, claim.slot)
         logger.info("Scheduler: Sending due task %s (%s)", entry.name, entry.task)
         try:
             self.apply_async(entry, producer=self.producer, advance=False)

@@ -7,13 +7,27 @@ and leave alone every entry that never came from it (the database's, other code'
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import Celery
+from celery.beat import Scheduler
 
 from django_redbeat.store import keys
 from django_redbeat.store.connection import get_redis
 
 logger = logging.getLogger("celery.beat")
+
+
+def entries(scheduler: Scheduler, schedule: dict[str, Any]) -> list[Any]:
+    """The entries of a beat_schedule-style dict; one that cannot be made is logged and left
+    out, and the others are kept."""
+    made = []
+    for name, value in schedule.items():
+        try:
+            made.append(scheduler._maybe_entry(name, value))
+        except Exception as exc:  # one bad entry must not stop the others
+            logger.error("beat: Cannot add entry %r: %s. Contents: %r", name, exc, value)
+    return made
 
 
 def prune(app: Celery, current: set[str]) -> None:

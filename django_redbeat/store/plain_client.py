@@ -6,8 +6,9 @@ Which one is chosen by the URL's scheme or the options:
 - ``redis-sentinel://`` or a ``sentinels`` option: the master that the sentinels name, through one
   connection pool that asks them again after a failover (no client built per call).
 - ``redis-cluster://``, or a ``cluster`` option with a ``redis://``/``rediss://`` URL: Redis
-  Cluster. The key prefix must carry a hash tag (``{redbeat}:``), so that every key beat writes
-  in one command or script lands in one slot; any other prefix is refused here, at start.
+  Cluster. The key prefix must carry a hash tag (``{redbeat}:``, the default there), so that
+  every key beat writes in one command or script lands in one slot; any other prefix is refused
+  here, at start.
 
 TLS is on for ``rediss://``, and for Sentinel and Cluster when ``redbeat_redis_use_ssl`` is set
 (celery-redbeat's rule); certificates are then required unless ``ssl_cert_reqs`` says otherwise.
@@ -15,6 +16,7 @@ TLS is on for ``rediss://``, and for Sentinel and Cluster when ``redbeat_redis_u
 
 from __future__ import annotations
 
+import logging
 import ssl
 from typing import Any
 
@@ -27,6 +29,8 @@ from redis.retry import Retry
 from django_redbeat.exceptions import ConfigurationError
 from django_redbeat.store import keys, permissions, redis_urls
 from django_redbeat.store.redbeat_config import RedBeatConfig
+
+logger = logging.getLogger("celery.beat")
 
 #: Options django-redbeat reads itself; they are never passed on to the redis client.
 INTERNAL_OPTIONS = frozenset(
@@ -44,6 +48,12 @@ CERT_REQS = {
 #: kombu's unprefixed TLS option names (``broker_use_ssl`` for AMQP) -> redis-py's.
 SSL_ALIASES = {"cert_reqs": "ssl_cert_reqs", "ca_certs": "ssl_ca_certs",
                "certfile": "ssl_certfile", "keyfile": "ssl_keyfile"}  # fmt: skip
+
+
+#: What a Sentinel deployment's client takes from inherited broker_transport_options.
+SENTINEL_INHERITED = frozenset(
+    {"socket_timeout", "password", "username", "db", "credential_provider"}
+)
 
 
 def is_cluster(conf: RedBeatConfig) -> bool:
@@ -78,9 +88,25 @@ def client_options(conf: RedBeatConfig) -> dict[str, Any]:
     """The options meant for redis-py, with a credential provider resolved."""
     options = {k: v for k, v in conf.redbeat_redis_options.items() if k not in INTERNAL_OPTIONS}
     if not conf.is_key_in_conf("redbeat_redis_options"):
-        # inherited broker_transport_options are the broker's, not the scheduler client's
-        options = {}
+        options = _inherited(conf, options)
     return resolve_credentials({**options, "decode_responses": True})
+
+
+def _inherited(conf: RedBeatConfig, options: dict[str, Any]) -> dict[str, Any]:
+    """What the client takes from broker_transport_options, as celery-redbeat 2.4 does: a
+    cluster all of them (kombu has no cluster transport, so they were written for it), a
+    Sentinel deployment its credentials and time-out, a single server none (they are the
+    broker's: visibility_timeout and the like)."""
+    if is_cluster(conf):
+        return options
+    kept = {k: v for k, v in options.items() if is_sentinel(conf) and k in SENTINEL_INHERITED}
+    skipped = sorted(set(options) - set(kept))
+    if skipped:  # names only: a value may be a password
+        logger.debug(
+            "beat: not forwarding broker_transport_options to redis: %s; set "
+            "redbeat_redis_options to pass options to the client", ", ".join(skipped),
+        )  # fmt: skip
+    return kept
 
 
 def resolve_credentials(options: dict[str, Any]) -> dict[str, Any]:

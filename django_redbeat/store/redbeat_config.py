@@ -65,6 +65,9 @@ class RedBeatConfig:
     def __init__(self, app: Celery | None = None) -> None:
         self.app = app_or_default(app)
         self._overrides = django_overrides()
+        # read first: Celery loses defaults added by conf.add_defaults once a missing key
+        # was read (celery-redbeat's own tests set the prefix that way)
+        prefix = self.either_or("redbeat_key_prefix", _MISSING)
         self.redis_url: str = self._redis_url()
         self.redis_use_ssl = self.either_or(
             "redbeat_redis_use_ssl", self.app.conf.get("broker_use_ssl")
@@ -72,7 +75,7 @@ class RedBeatConfig:
         self.redbeat_redis_options: dict[str, Any] = self._redis_options()
         cluster = redis_urls.is_cluster(self.redis_url, self.redbeat_redis_options)
         default_prefix = defaults.CLUSTER_KEY_PREFIX if cluster else defaults.KEY_PREFIX
-        self.key_prefix: str = self.either_or("redbeat_key_prefix", default_prefix)
+        self.key_prefix: str = default_prefix if prefix is _MISSING else prefix
         self.schedule_key = keys.schedule_key(self.key_prefix)
         self.statics_key = keys.statics_key(self.key_prefix)
         lock_key = self.either_or("redbeat_lock_key", _MISSING)

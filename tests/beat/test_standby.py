@@ -9,8 +9,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from celery.schedules import schedule
 
+from django_redbeat.beat.headers import SCHEDULED_AT_HEADER
 from django_redbeat.beat.lock import BeatLock
-from django_redbeat.beat.scheduler import SCHEDULED_AT_HEADER
 from django_redbeat.beat.slot_claims import SlotClaims
 from django_redbeat.decoder import from_timestamp
 from django_redbeat.schedulers import RedBeatScheduler, RedBeatSchedulerEntry

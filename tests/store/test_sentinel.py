@@ -15,7 +15,7 @@ from django.test import override_settings
 from redis.sentinel import SentinelConnectionPool
 
 from django_redbeat.beat import status
-from django_redbeat.beat.scheduler import SCHEDULED_AT_HEADER
+from django_redbeat.beat.headers import SCHEDULED_AT_HEADER
 from django_redbeat.checks import check_redis_url, check_sentinels
 from django_redbeat.exceptions import ConfigurationError
 from django_redbeat.models import PeriodicTask

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from django_redbeat.beat.scheduler import SCHEDULED_AT_HEADER
+from django_redbeat.beat.headers import SCHEDULED_AT_HEADER
 from support.processes import BeatProcess, lock_holder_pid, sent_messages, wait_for
 from support.send_watch import SendWatch
 
