@@ -266,3 +266,39 @@ def test_redbeat_status_works_for_the_user_and_never_shows_the_password(
 
     assert "redis://beat:**@" in out.getvalue()
     assert PASSWORD not in out.getvalue() and quote(PASSWORD, safe="") not in out.getvalue()
+
+
+@pytest.fixture
+def not_redis():
+    """A TCP server that answers every connection as an HTTP proxy would."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.05)  # so that the loop sees ``stop``
+    stop = threading.Event()
+
+    def answer():
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with connection:
+                connection.sendall(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+    stop.set()
+    thread.join(5)
+    listener.close()
+
+
+def test_a_server_that_does_not_speak_redis_leaves_the_check_for_later(celery_app, not_redis):
+    # what a proxy in front of a Redis that is away answers: not a permission problem
+    celery_app.conf.redbeat_redis_url = not_redis
+
+    client = get_redis(celery_app)
+
+    assert celery_app.redbeat_redis is client
