@@ -108,6 +108,7 @@ def test_a_cluster_option_with_a_redis_url_works_too(cluster, app, options):
     assert RedBeatSchedulerEntry.from_key(PREFIX + "alpha", app=app).args == ["alpha"]
 
 
+@needs_cluster_transactions
 def test_the_default_prefix_on_a_cluster_carries_a_hash_tag(cluster, celery_app):
     celery_app.conf.update(redbeat_redis_url=cluster.url)
 
