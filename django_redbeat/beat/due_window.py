@@ -108,6 +108,14 @@ def load_due(
     return loaded
 
 
+def rescore(app: Celery, items: list[Due]) -> None:
+    """Entries read before their time (score rounded down, or stale): store the right one."""
+    scores = ((item.entry.key, item.entry.score, item.slot) for item in items)
+    wrong = {key: score for key, score, slot in scores if score != slot}
+    if wrong:
+        get_redis(app).zadd(app.redbeat_conf.schedule_key, wrong)
+
+
 def _drop_dangling(app: Celery, key: str) -> None:
     logger.error("beat: %s is in the schedule but has no definition; removing it", key)
     get_redis(app).zrem(app.redbeat_conf.schedule_key, key)
