@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from django_redbeat.beat.entry import RedBeatSchedulerEntry
+from django_redbeat.beat.run_history import PAUSED_FIELD
 from django_redbeat.beat.run_policy import PolicyError, RunPolicy
 from django_redbeat.signals import entry_paused
 from django_redbeat.store import keys
@@ -23,9 +24,6 @@ from django_redbeat.store.connection import get_redis
 from django_redbeat.store.redbeat_config import ensure_conf
 
 logger = logging.getLogger(__name__)
-
-#: The hash field of a paused entry: why, when, by whom.
-PAUSED_FIELD = "paused"
 
 
 def after_failures(app: Any, name: str, failures: int, stored_policy: str | None) -> None:
@@ -52,12 +50,3 @@ def pause(app: Any, name: str, reason: str, by: str) -> bool:
     logger.warning("django-redbeat: paused %s: %s", name, reason)
     entry_paused.send(sender=app, entry=name, reason=reason, by=by)
     return True
-
-
-def paused_reason(stored: str | None) -> dict[str, Any] | None:
-    """The ``paused`` field decoded (None if absent or unreadable)."""
-    try:
-        found = json.loads(stored) if stored else None
-    except ValueError:
-        return None
-    return found if isinstance(found, dict) else None

@@ -29,6 +29,8 @@ from django_redbeat.store import keys
 
 logger = logging.getLogger(__name__)
 
+#: The hash field of an entry that paused itself (pause.py): JSON, its reason, at, by.
+PAUSED_FIELD = "paused"
 SKIPPED_FIELD = "skipped_run_count"
 MISSED_FIELD = "missed_run_count"
 FAILED_FIELD = "failed_run_count"
@@ -92,6 +94,7 @@ class RunHistory:
 
     records: list[dict[str, Any]] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=dict)
+    paused: dict[str, Any] | None = None  # why, when and by whom it paused itself
 
     @property
     def last_outcome(self) -> str | None:
@@ -100,15 +103,18 @@ class RunHistory:
 
 def queue_read(pipe: Any, prefix: str, name: str, records: bool = True) -> None:
     """Queue the reads of an entry's counters (and its records) on a pipeline."""
-    pipe.hmget(keys.entry_key(prefix, name), *COUNTER_FIELDS)
+    pipe.hmget(keys.entry_key(prefix, name), *COUNTER_FIELDS, PAUSED_FIELD)
     pipe.lrange(keys.history_key(prefix, name), 0, -1 if records else 0)
 
 
 def from_replies(counters: list[Any], records: list[Any]) -> RunHistory:
     """A RunHistory from the two replies :func:`queue_read` queued; an unreadable record is
     logged and left out."""
-    counts = (int(value or 0) for value in counters)
-    found = RunHistory(counters=dict(zip(COUNTER_FIELDS, counts, strict=True)))
+    *counts, paused = counters
+    found = RunHistory(
+        counters=dict(zip(COUNTER_FIELDS, (int(n or 0) for n in counts), strict=True)),
+        paused=paused_reason(paused),
+    )
     for raw in records:
         try:
             record = json.loads(raw)
@@ -128,3 +134,12 @@ def read(client: Any, prefix: str, names: list[str], records: bool = True) -> li
             queue_read(pipe, prefix, name, records)
         replies = pipe.execute()
     return [from_replies(*replies[at : at + 2]) for at in range(0, len(replies), 2)]
+
+
+def paused_reason(stored: str | None) -> dict[str, Any] | None:
+    """The ``paused`` field decoded (None if absent or unreadable)."""
+    try:
+        found = json.loads(stored) if stored else None
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None
