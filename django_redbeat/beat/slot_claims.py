@@ -201,8 +201,8 @@ class SlotClaims:
 def overlap_of(entry: Any) -> tuple[str, int]:
     """The claim's overlap arguments for an entry: its policy ('' for allow, the default) and
     how long its running marker lives, in milliseconds."""
-    policy = getattr(entry, "policy", None)
-    if policy is None or policy.overlap == "allow":
+    policy = entry.policy
+    if policy.overlap == "allow":
         return "", 0
     return policy.overlap, int(policy.overlap_timeout * 1000)
 
