@@ -10,6 +10,7 @@ from celery import Celery
 from celery.schedules import schedule
 
 from django_redbeat.beat import run_history
+from django_redbeat.beat.run_policy import RunPolicy
 from django_redbeat.schedulers import RedBeatSchedulerEntry
 from support.processes import BeatProcess, WorkerProcess, wait_for
 
@@ -41,12 +42,10 @@ def processes(redis_server, broker_url, tmp_path):
 
 
 def add(app, name, task, seconds=1.0, args=(), **policy) -> RedBeatSchedulerEntry:
-    entry = RedBeatSchedulerEntry(
-        name, task, schedule(timedelta(seconds=seconds)), args=list(args), app=app
-    ).save()
-    if policy:  # the run policy's own field (run_policy.py), written as it stores it
-        app.redbeat_redis.hset(entry.key, "policy", json.dumps(policy))
-    return entry
+    return RedBeatSchedulerEntry(
+        name, task, schedule(timedelta(seconds=seconds)), args=list(args),
+        policy=RunPolicy(**policy), app=app,
+    ).save()  # fmt: skip
 
 
 def history(redis_client, name):
@@ -93,3 +92,50 @@ def test_an_entry_pauses_itself_after_its_failures_in_a_row(app, processes, redi
     assert stored.enabled is False
     assert redis_client.zscore("redbeat::schedule", entry.key) == -1  # out of the schedule
     assert outcomes(redis_client, "fails")[-3:] == ["failed"] * 3
+
+
+def runs(redis_client, name):
+    """The runs that ended, oldest first: (started_at, finished_at)."""
+    ended = [r for r in history(redis_client, name) if "finished_at" in r]
+    return sorted((r["started_at"], r["finished_at"]) for r in ended)
+
+
+def overlapping(spans) -> bool:
+    return any(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:], strict=False))
+
+
+def test_a_long_task_under_skip_never_overlaps_and_counts_what_it_skipped(
+    app, processes, redis_client
+):
+    add(app, "skipping", "worker_project.slow", args=[2.5], overlap="skip")
+    add(app, "allowed", "worker_project.slow", args=[2.5])  # the control: runs overlap
+    processes(WorkerProcess)
+    processes(BeatProcess)
+
+    wait_for(lambda: len(runs(redis_client, "skipping")) >= 2, 60, "two runs under skip")
+    wait_for(lambda: overlapping(runs(redis_client, "allowed")), 30, "allowed runs overlapping")
+
+    assert not overlapping(runs(redis_client, "skipping"))
+    skipped = [r for r in history(redis_client, "skipping") if r["outcome"] == "skipped"]
+    assert skipped and all(r["reason"] == "overlap" for r in skipped)
+    [counted] = run_history.read(redis_client, "redbeat:", ["skipping"])
+    assert counted.counters[run_history.SKIPPED_FIELD] >= len(skipped)
+
+
+def test_a_long_task_under_buffer_one_runs_again_as_soon_as_it_finishes(
+    app, processes, redis_client
+):
+    add(app, "buffering", "worker_project.slow", args=[2.0], overlap="buffer_one")
+    processes(WorkerProcess)
+    processes(BeatProcess)
+
+    wait_for(lambda: len(runs(redis_client, "buffering")) >= 2, 60, "two runs under buffer_one")
+
+    records = history(redis_client, "buffering")[::-1]  # oldest first
+    spans = runs(redis_client, "buffering")
+    assert not overlapping(spans)
+    assert "buffered" in [r["outcome"] for r in records]
+    sent = [r for r in records if "sent_at" in r]
+    # the buffered slot went out once the first run finished, not at a later slot
+    assert sent[1]["sent_at"] - spans[0][1] < 1.5
+    assert sent[1]["scheduled_at"] < spans[0][1]
