@@ -42,6 +42,8 @@ def test_the_defaults_pass():
         ({"REDBEAT_LOCK_RENEWAL_INTERVAL": -1}, "django_redbeat.E009"),
         ({"REDBEAT_SEND_RETRY_WINDOW": 0}, "django_redbeat.E010"),
         ({"REDBEAT_STANDBY_GRACE": 0}, "django_redbeat.E012"),
+        ({"REDBEAT_HISTORY_LENGTH": -1}, "django_redbeat.E020"),
+        ({"REDBEAT_HISTORY_LENGTH": 2.5}, "django_redbeat.E020"),
         ({"REDBEAT_REDIS_URL": "redis-cluster://node:7000"}, "django_redbeat.W001"),
         ({"REDBEAT_REDIS_OPTIONS": {"cluster": True}}, "django_redbeat.W001"),
     ],

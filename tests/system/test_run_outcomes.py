@@ -78,6 +78,24 @@ def test_a_real_worker_records_each_runs_outcome_and_runtime(app, processes, red
     assert redis_client.hget("redbeat:ok", run_history.CONSECUTIVE_FAILURES_FIELD) is None
 
 
+def test_a_retried_run_and_an_expired_one_are_recorded(app, processes, redis_client):
+    add(app, "flaky", "worker_project.flaky", seconds=5.0)
+    RedBeatSchedulerEntry(
+        "late", "worker_project.quick", schedule(timedelta(seconds=5)),
+        options={"expires": 0.000001}, app=app,
+    ).save()  # fmt: skip
+    processes(WorkerProcess)
+    processes(BeatProcess)
+
+    wait_for(lambda: outcomes(redis_client, "late") == ["revoked"], 60, "an expired run")
+    assert history(redis_client, "late")[0]["reason"] == "expired"
+    # the retry is the same task id, and carries beat's headers: one record, retried, then run
+    wait_for(lambda: outcomes(redis_client, "flaky") == ["retried"], 30, "a retried run")
+    wait_for(lambda: outcomes(redis_client, "flaky") == ["succeeded"], 30, "the retry to run")
+    [record] = history(redis_client, "flaky")
+    assert "started_at" in record and record["runtime"] >= 0
+
+
 def test_an_entry_pauses_itself_after_its_failures_in_a_row(app, processes, redis_client):
     entry = add(app, "fails", "worker_project.boom", pause_after_failures=3)
     processes(WorkerProcess)

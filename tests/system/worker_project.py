@@ -38,3 +38,10 @@ def slow(seconds: float) -> str:
 @app.task(name="worker_project.boom")
 def boom() -> None:
     raise ZeroDivisionError("boom")
+
+
+@app.task(name="worker_project.flaky", bind=True, max_retries=1)
+def flaky(self) -> str:
+    if not self.request.retries:
+        raise self.retry(countdown=2)  # long enough for the test to see "retried"
+    return "done"
