@@ -7,4 +7,7 @@ import os
 
 from bench.producer import make_app
 
-app = make_app(os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"))
+#: BENCH_HISTORY_LENGTH, when set, is django-redbeat's redbeat_history_length (history_cost.py)
+length = os.environ.get("BENCH_HISTORY_LENGTH")
+conf = {} if length is None else {"redbeat_history_length": int(length)}
+app = make_app(os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"), **conf)

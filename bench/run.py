@@ -23,7 +23,7 @@ from typing import Any
 
 import redis
 
-from bench import report
+from bench import history_cost, report
 from bench.subjects import DJANGO_SETTINGS
 from support.redis_server import RedisServer
 
@@ -75,11 +75,17 @@ class Runner:
         if subject in DJANGO_SETTINGS and self.template(subject).exists():
             shutil.copy(self.template(subject), database)
 
-    def case(self, subject: str, n: int, case: str, **params: Any) -> dict[str, Any]:
+    def case(
+        self, subject: str, n: int, case: str, env: dict[str, str] | None = None,
+        label: str | None = None, **params: Any,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Run a case in its own process (``env`` added to its environment); its result is
+        kept under ``label`` (default: its subject) and N."""
         args = json.dumps({"case": case, "subject": subject, "n": n, **params})
         started = time.monotonic()
+        environment = {**self.env, **(env or {})}
         done = subprocess.run(
-            [sys.executable, "-m", "bench.worker", args], cwd=ROOT, env=self.env,
+            [sys.executable, "-m", "bench.worker", args], cwd=ROOT, env=environment,
             capture_output=True, text=True, timeout=3600,
         )  # fmt: skip
         took = time.monotonic() - started
@@ -90,8 +96,8 @@ class Runner:
             return {}
         result = json.loads(done.stdout.strip().splitlines()[-1])
         for key, value in result.items():
-            self.results[subject][n][key].append(value)
-        log(f"  {subject} {case} N={n}: {took:.1f} s {short(result)}")
+            self.results[label or subject][n][key].append(value)
+        log(f"  {label or subject} {case} N={n}: {took:.1f} s {short(result)}")
         return result
 
     def scheduler_cases(self, subject: str, n: int, mode: dict[str, Any]) -> None:
@@ -152,6 +158,9 @@ def run(mode_name: str, mode: dict[str, Any], subjects: list[str], command: str)
                 if mode["admin_n"]:
                     log(f"repetition {rep + 1}/{mode['reps']}, admin at N = {mode['admin_n']:,}")
                     runner.admin_cases(mode)
+            if OURS in subjects:
+                log("run history's cost: dispatch with history off and on")
+                history_cost.measure(runner, mode["reps"])
             about = report.about(redis.Redis.from_url(server.url), command)
         finally:
             server.stop()
@@ -166,6 +175,8 @@ def write(mode_name: str, mode: dict[str, Any], results: Results, about: str) ->
     (RESULTS / f"{mode_name}.json").write_text(json.dumps({"meta": meta, "results": raw}) + "\n")
     path = RESULTS / f"{mode_name}.md"
     path.write_text(report.markdown(mode_name, mode, results, about))
+    if history_cost.SUBJECTS[0] in results:
+        history_cost.write(results, about, f"python -m bench, {mode_name} mode")
     return path
 
 

@@ -115,6 +115,15 @@ def case_beat(
     return result
 
 
+def case_dispatch(subject: Subject, n: int, bursts: int = 5, **_: Any) -> dict[str, Any]:
+    """Over N idle entries, ``bursts`` times 100 entries falling due at once (median kept):
+    the per-dispatched-entry figure alone (history_cost.py)."""
+    subject.populate(n, "far")
+    startup = timed(subject.start)
+    runs = [dispatch(subject, 100, 3 * startup + 0.3, first=100 * b) for b in range(bursts)]
+    return sorted(runs, key=lambda run: run["dispatch_ms"])[len(runs) // 2]
+
+
 def case_floor(sends: int = 2000, batches: int = 7, **_: Any) -> dict[str, Any]:
     """Celery's bare send, no scheduler: ``apply_async`` through a producer made as beat makes
     its own, ms per message (median of ``batches``). The issue's machine: about 0.115 ms."""

@@ -7,6 +7,7 @@ cannot be written, the database change stands and the user gets a warning.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -16,11 +17,12 @@ from django.contrib.admin.views.main import ChangeList
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from django_redbeat import model_schedules
+from django_redbeat import admin_history, model_schedules
 from django_redbeat.forms import PeriodicTaskForm, registered_tasks
 from django_redbeat.models import PeriodicTask
 from django_redbeat.sync import bridge
@@ -39,8 +41,12 @@ class RunStateChangeList(ChangeList):
         except bridge.SYNC_ERRORS as exc:
             messages.warning(request, _("Run state unavailable: Redis cannot be read (%s).") % exc)
             states = {}
+        histories = {}
+        with contextlib.suppress(*bridge.SYNC_ERRORS):  # the warning above tells it
+            histories = admin_history.read([task.name for task in self.result_list], False)
         for task in self.result_list:
             task.run_state = states.get(task.name)
+            task.run_history = histories.get(task.name)
 
 
 def last_run_text(state: bridge.RunState | None) -> datetime | str | None:
@@ -61,6 +67,7 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
     form = PeriodicTaskForm
     list_display = (
         "name", "task", "schedule_text", "enabled", "next_run", "last_run", "run_count",
+        "last_outcome",
     )  # fmt: skip
     list_filter = (
         "enabled", "kind",
@@ -68,7 +75,9 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
     )  # fmt: skip
     search_fields = ("name", "task", "description")
     actions = ("enable", "disable", "run_now", "sync_to_redis", "reset_run_state")
-    readonly_fields = ("upcoming_runs", "last_run_at", "total_run_count")
+    readonly_fields = (
+        "upcoming_runs", "last_run_at", "total_run_count", "run_counters", "run_history",
+    )  # fmt: skip
     fieldsets = (
         (None, {"fields": ("name", "task", "enabled", "description")}),
         (_("Schedule"), {"fields": ("kind", "upcoming_runs")}),
@@ -86,8 +95,9 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
             ("expires", "expire_seconds"), "one_off", "start_time",
         )}),
         (_("Run state (from Redis)"), {
-            "fields": ("last_run_at", "total_run_count", "reset_run_state"),
+            "fields": ("last_run_at", "total_run_count", "reset_run_state", "run_counters"),
         }),
+        (_("Run history (from Redis)"), {"fields": ("run_history",)}),
     )  # fmt: skip
 
     class Media:
@@ -116,7 +126,27 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
         state = getattr(task, "run_state", None)
         return state.total_run_count if state and state.in_redis else NOT_IN_REDIS
 
+    @admin.display(description=_("last outcome"))
+    def last_outcome(self, task: PeriodicTask) -> str:
+        return admin_history.outcome_icon(getattr(task, "run_history", None))
+
     # ---- change form -------------------------------------------------------------------------
+
+    def _history(self, task: PeriodicTask) -> admin_history.RunHistory | None:
+        if not hasattr(task, "run_history"):
+            try:
+                task.run_history = admin_history.read([task.name])[task.name]
+            except bridge.SYNC_ERRORS:
+                task.run_history = None
+        return task.run_history
+
+    @admin.display(description=_("counters"))
+    def run_counters(self, task: PeriodicTask) -> str:
+        return admin_history.counters(self._history(task)) if task.pk else "-"
+
+    @admin.display(description=_("last runs, newest first"))
+    def run_history(self, task: PeriodicTask) -> str:
+        return admin_history.table(self._history(task)) if task.pk else "-"
 
     def _run_state(self, task: PeriodicTask) -> bridge.RunState | None:
         if task.pk is None:
@@ -169,7 +199,8 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Enable selected tasks"), permissions=["change"])
     def enable(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> None:
-        count = queryset.update(enabled=True)  # the queryset syncs what it updates
+        # the queryset syncs what it updates; changed now, so a pause before now is lifted
+        count = queryset.update(enabled=True, date_changed=timezone.now())
         message = ngettext("%d task enabled.", "%d tasks enabled.", count) % count
         self.message_user(request, message)
 

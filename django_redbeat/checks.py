@@ -1,7 +1,7 @@
 """System checks for the REDBEAT_* settings: shape only, no network I/O (they run on every
 ``manage.py`` call). A Redis URL is shown with its password masked.
 
-IDs are never reused: E001-E012, W001.
+IDs are never reused: E001-E012, E020 (run history; E013-E019 left to the run policies), W001.
 """
 
 from __future__ import annotations
@@ -154,6 +154,14 @@ def check_standby_grace() -> list[checks.CheckMessage]:
     return _error("REDBEAT_STANDBY_GRACE", f"must be a positive number, not {grace!r}.", 12)
 
 
+def check_history_length() -> list[checks.CheckMessage]:
+    length = conf.REDBEAT_HISTORY_LENGTH
+    if isinstance(length, int) and not isinstance(length, bool) and length >= 0:
+        return []
+    message = f"must be a whole number, 0 or more, not {length!r}."
+    return _error("REDBEAT_HISTORY_LENGTH", message, 20, hint="0 keeps no run history.")
+
+
 def check_max_due_per_tick() -> list[checks.CheckMessage]:
     value = conf.REDBEAT_MAX_DUE_PER_TICK
     if _is_positive(value) and int(value) == value:
@@ -213,4 +221,5 @@ CHECKS: list[Callable[[], list[checks.CheckMessage]]] = [
     check_redis_url, check_key_prefix, check_lock_key, check_lock_timeout, check_redis_options,
     check_lock_renewal_interval, check_send_retry_window, check_standby_grace, check_use_ssl,
     check_max_due_per_tick, check_celery_app, check_cluster_prefix, check_sentinels,
+    check_history_length,
 ]  # fmt: skip

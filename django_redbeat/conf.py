@@ -76,6 +76,14 @@ class Settings:
         return self._get("REDBEAT_MAX_DUE_PER_TICK", defaults.MAX_DUE_PER_TICK)
 
     @property
+    def REDBEAT_HISTORY_LENGTH(self) -> int:
+        return self._get("REDBEAT_HISTORY_LENGTH", defaults.HISTORY_LENGTH)
+
+    @property
+    def REDBEAT_WORKER_HOOK(self) -> bool:
+        return self._get("REDBEAT_WORKER_HOOK", defaults.WORKER_HOOK)
+
+    @property
     def REDBEAT_CELERY_APP(self) -> str | None:
         return self._get("REDBEAT_CELERY_APP", defaults.CELERY_APP)
 

@@ -46,3 +46,10 @@ METRICS_ADDRESS = "0.0.0.0"
 #: The most entries that get a label of their own in beat's per-entry counters; the others are
 #: counted together under ``entry="_other"``, so a large schedule cannot flood Prometheus.
 METRICS_ENTRY_LABELS = 100
+
+#: Runs kept in each entry's history (scheduled and sent times, task id, beat, outcome); 0: none.
+HISTORY_LENGTH = 20
+
+#: Whether the Django app connects the worker hook (run outcomes, overlap, pause on failure)
+#: in every process that loads it, Celery workers included.
+WORKER_HOOK = True

@@ -12,10 +12,12 @@ from typing import Any
 
 from django.db.models.signals import post_delete, post_save, pre_save
 
+from django_redbeat.beat import worker_hook
 from django_redbeat.beat.scheduler import RedBeatScheduler
+from django_redbeat.conf import conf
 from django_redbeat.models import PeriodicTask, rows_changed
-from django_redbeat.signals import schedule_installed
-from django_redbeat.sync import bridge
+from django_redbeat.signals import entry_paused, schedule_installed
+from django_redbeat.sync import bridge, pauses
 
 #: Where pre_save leaves a task's name as the database had it, for post_save to see a rename.
 PREVIOUS_NAME = "_redbeat_previous_name"
@@ -54,6 +56,11 @@ def rebuild_on_schedule_installed(sender: RedBeatScheduler, **kwargs: Any) -> No
     bridge.rebuild(sender.app)
 
 
+def row_of_paused_entry(sender: Any, entry: str, **kwargs: Any) -> None:
+    """An entry paused itself in this process (a worker with Django): its row says so too."""
+    pauses.disable_rows([entry])
+
+
 def connect() -> None:
     uid = "django_redbeat.{}"
     pre_save.connect(remember_name, sender=PeriodicTask, dispatch_uid=uid.format("pre_save"))
@@ -64,3 +71,6 @@ def connect() -> None:
     )
     # sent by any RedBeatScheduler (or subclass), so no sender= narrows it
     schedule_installed.connect(rebuild_on_schedule_installed, dispatch_uid=uid.format("beat"))
+    entry_paused.connect(row_of_paused_entry, dispatch_uid=uid.format("paused"))
+    if conf.REDBEAT_WORKER_HOOK:
+        worker_hook.install()

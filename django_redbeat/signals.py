@@ -32,3 +32,8 @@ runs_skipped = Signal(name="runs_skipped")
 #: A Redis call failed with a connection or time-out error (it may be retried).
 #: provides args: sender (the RetryingConnection), exception
 redis_error = Signal(name="redis_error")
+
+#: An entry paused itself (``pause_after_failures`` failed runs in a row): it is disabled in
+#: Redis. Sent in the process that paused it, the worker; the Django app marks its row.
+#: provides args: sender (the Celery app), entry (its name), reason, by
+entry_paused = Signal(name="entry_paused")

@@ -33,9 +33,18 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
 class BeatProcess:
     """``celery -A tests.system.beat_project beat -S <our scheduler>`` in a subprocess."""
 
-    def __init__(self, workdir: Path, redis_url: str, broker_url: str, **env: str) -> None:
+    log_name = "beat.log"
+
+    def __init__(
+        self,
+        workdir: Path,
+        redis_url: str,
+        broker_url: str,
+        project: str = "tests.system.beat_project",
+        **env: str,
+    ) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
-        self.log_path = workdir / "beat.log"
+        self.log_path = workdir / self.log_name
         environment = {
             **os.environ,
             "BEAT_PROJECT_BROKER_URL": broker_url,
@@ -46,10 +55,14 @@ class BeatProcess:
         environment.pop("DJANGO_SETTINGS_MODULE", None)
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "tests.system.beat_project", "beat",
-                 "-S", SCHEDULER, "--loglevel", "INFO", "--schedule", str(workdir / "unused")],
+                [sys.executable, "-m", "celery", "-A", project, *self.arguments(workdir),
+                 "--loglevel", "INFO"],
                 cwd=workdir, env=environment, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own group: stop() ends a worker's children too
             )  # fmt: skip
+
+    def arguments(self, workdir: Path) -> list[str]:
+        return ["beat", "-S", SCHEDULER, "--schedule", str(workdir / "unused")]
 
     @property
     def pid(self) -> int:
@@ -63,8 +76,18 @@ class BeatProcess:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
+            os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(30)
+
+
+class WorkerProcess(BeatProcess):
+    """``celery -A <project> worker`` (prefork, two processes) in a subprocess."""
+
+    log_name = "worker.log"
+
+    def arguments(self, workdir: Path) -> list[str]:
+        return ["worker", "--concurrency", "2", "--without-gossip", "--without-mingle",
+                "--hostname", f"worker-{os.getpid()}@%h"]  # fmt: skip
 
 
 def lock_holder_pid(client: redis.Redis, lock_key: str = "redbeat::lock") -> int | None:

@@ -231,7 +231,7 @@ def test_the_change_form_previews_five_runs_in_the_task_zone(admin_client):
 # ---- the list ---------------------------------------------------------------------------------
 
 
-def test_list_reads_the_run_state_of_the_page_in_one_round_trip(
+def test_list_reads_the_run_state_and_last_outcomes_of_the_page_in_two_round_trips(
     admin_client, counting_redis, redis_client
 ):
     for index in range(30):
@@ -240,13 +240,15 @@ def test_list_reads_the_run_state_of_the_page_in_one_round_trip(
     redis_client.hset(
         "redbeat:job-00", "meta", dumps({"last_run_at": last_run, "total_run_count": 42})
     )
+    redis_client.lpush("redbeat::history:job-00", json.dumps({"outcome": "failed"}))
     counting_redis.round_trips = 0
     response = admin_client.get(LIST_URL)
-    assert counting_redis.round_trips == 1
+    assert counting_redis.round_trips == 2  # the run states, then the newest history records
     row = response.context["cl"].result_list[0]
     assert row.run_state.total_run_count == 42
     assert row.run_state.last_run_at == last_run
     assert '<td class="field-run_count">42</td>' in response.content.decode()
+    assert 'icon-no.svg" alt="failed" title="failed">' in response.content.decode()
 
 
 def test_a_task_that_never_ran_shows_never(admin_client):
@@ -400,3 +402,31 @@ def test_redis_down_edit_and_delete_are_repaired_later(admin_client, celery_app,
     assert stored(celery_app, "keep").schedule.run_every.total_seconds() == 20 * 60
     assert client.exists("redbeat:drop") == 0
     client.close()
+
+
+# ---- run history ------------------------------------------------------------------------------
+
+
+def test_the_change_page_shows_the_history_and_counters_in_one_round_trip(
+    admin_client, counting_redis, redis_client
+):
+    row = make_task()
+    sent = {
+        "scheduled_at": 1768478400, "task_id": "t-1", "beat": "host:1", "sent_at": 1768478400.25,
+        "lateness": 0.25, "outcome": "failed", "error": "ZeroDivisionError", "runtime": 1.5,
+    }  # fmt: skip
+    skipped = {"scheduled_at": 1768478460, "outcome": "skipped", "reason": "overlap"}
+    redis_client.lpush("redbeat::history:job", json.dumps(sent), json.dumps(skipped))
+    redis_client.hset("redbeat:job", mapping={"failed_run_count": 4, "skipped_run_count": 1})
+    pause = {"reason": "3 failed runs in a row", "by": "worker", "at": "2026-01-15T12:02:00"}
+    redis_client.hset("redbeat:job", "paused", json.dumps(pause))
+    counting_redis.round_trips = 0
+
+    content = admin_client.get(change_url(row)).content.decode()
+
+    assert counting_redis.round_trips == 2  # the run state's read, and the history's
+    assert "<td>2026-01-15 12:01:00.000</td><td>skipped (overlap)</td>" in content
+    assert "<td>failed: ZeroDivisionError</td>" in content
+    assert "<td>0.250 s</td><td>1.500 s</td><td>t-1</td><td>host:1</td>" in content
+    assert "failed: 4, failed in a row: 0, skipped: 1, missed: 0" in content
+    assert "Paused by worker at 2026-01-15T12:02:00: 3 failed runs in a row" in content

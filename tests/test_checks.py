@@ -50,6 +50,8 @@ def test_the_defaults_pass():
             {"REDBEAT_REDIS_OPTIONS": {"cluster": True}, "REDBEAT_KEY_PREFIX": "rb:"},
             "django_redbeat.W001",
         ),
+        ({"REDBEAT_HISTORY_LENGTH": -1}, "django_redbeat.E020"),
+        ({"REDBEAT_HISTORY_LENGTH": 2.5}, "django_redbeat.E020"),
     ],
 )
 def test_each_malformed_setting_has_its_id(settings, expected):

@@ -1,23 +1,26 @@
 """When an entry is due: its next due time (the score) and Celery's ``is_due`` answer.
 
-Most entries are plain intervals, and for them "due" is last run + period in UTC: beat's hot path
-computes that directly, where Celery's ``remaining`` makes several time zone conversions per call
-(most of the cost of scheduling a sent entry). Every other schedule asks Celery.
+Beat's hot path computes plain intervals' slots directly (slots.py); an entry with a run policy
+has its bounds, max runs and jitter applied (run_bounds.py).
 """
 
 from __future__ import annotations
 
-from datetime import MINYEAR, datetime, timedelta, timezone
+from datetime import MINYEAR, datetime, timezone
 from typing import TYPE_CHECKING
 
-from celery.schedules import crontab as celery_crontab
 from celery.schedules import schedstate
-from celery.schedules import schedule as celery_interval
 
-from django_redbeat.schedules import crontab_remaining, oneoff
+from django_redbeat.beat import run_bounds
+from django_redbeat.beat.run_policy import DEFAULT
+from django_redbeat.beat.slots import as_utc, plain_interval, slot_after
+from django_redbeat.decoder import to_timestamp
+from django_redbeat.schedules import oneoff
 
 if TYPE_CHECKING:
     from django_redbeat.beat.entry import RedBeatSchedulerEntry
+
+__all__ = ["as_utc", "due_at", "is_due", "kept_score", "plain_interval"]
 
 
 def due_at(entry: RedBeatSchedulerEntry, now: datetime) -> datetime | None:
@@ -29,17 +32,22 @@ def due_at(entry: RedBeatSchedulerEntry, now: datetime) -> datetime | None:
     # off when a DST change falls in between
     now = now.astimezone(timezone.utc)
     if entry.last_run_at is None and not isinstance(entry.schedule, oneoff):
-        return now  # never run: due now, as in celery-redbeat
-    every = plain_interval(entry.schedule)
-    if every is not None:
-        return max(now, as_utc(entry.last_run_at) + every)
-    if isinstance(entry.schedule, celery_crontab):  # Celery's own too: it is saved from it
-        remaining = crontab_remaining(entry.schedule, entry.last_run_at)
+        nominal: datetime | None = now  # never run: due now, as in celery-redbeat
     else:
-        remaining = entry.schedule.remaining_estimate(entry.last_run_at)
-    if remaining is None:
+        nominal = slot_after(entry, entry.last_run_at, now)
+    if nominal is None:
         return None
-    return now + max(remaining, timedelta(0))
+    if entry.policy is DEFAULT:  # the hot path: no policy to apply
+        return max(now, nominal)
+    return run_bounds.due_at(entry, nominal, now)
+
+
+def kept_score(score: int, stored: float | None, now: datetime) -> int:
+    """The score to write for an entry saved again: an overdue one keeps its stored score (the
+    slot it is due for, which catch-up counts from) rather than now."""
+    if stored is not None and 0 <= stored < score == to_timestamp(now):
+        return int(stored)
+    return score
 
 
 def is_due(entry: RedBeatSchedulerEntry) -> schedstate:
@@ -59,17 +67,3 @@ def is_due(entry: RedBeatSchedulerEntry) -> schedstate:
         return entry.schedule.is_due(entry.last_run_at)
     never = datetime(MINYEAR, 1, 2, tzinfo=entry.schedule.tz)
     return entry.schedule.is_due(entry.last_run_at or never)
-
-
-def plain_interval(schedule: object) -> timedelta | None:
-    """The period of a plain (not relative) interval schedule, else None."""
-    if type(schedule) is celery_interval and not schedule.relative:
-        return schedule.run_every
-    return None
-
-
-def as_utc(moment: datetime) -> datetime:
-    """An aware moment in UTC; a naive one is read as UTC, as Celery's intervals read it."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)

@@ -35,15 +35,16 @@ return {
 }
 """
 
-#: KEYS: the due entry keys. Returns one flat list: each one's definition and meta, in turn
-#: (nil where missing). Flat, not a list per entry: redis-py parses a nested reply
-#: more slowly.
+#: KEYS: the due entry keys. Returns one flat list: each one's definition, meta and run
+#: policy, in turn (nil where missing). Flat, not a list per entry: redis-py parses a nested
+#: reply more slowly.
 READ_ENTRIES = """
 local stored = {}
 for i, key in ipairs(KEYS) do
-    local fields = redis.call('HMGET', key, 'definition', 'meta')
-    stored[2 * i - 1] = fields[1]
-    stored[2 * i] = fields[2]
+    local fields = redis.call('HMGET', key, 'definition', 'meta', 'policy')
+    stored[3 * i - 2] = fields[1]
+    stored[3 * i - 1] = fields[2]
+    stored[3 * i] = fields[3]
 end
 return stored
 """
@@ -106,14 +107,14 @@ def load_due(
     # entry (redis-py handles one command, not one per entry)
     read = get_redis(app).register_script(READ_ENTRIES)
     flat = read(keys=list(slots))
-    stored = zip(flat[::2], flat[1::2], strict=True)
+    stored = zip(flat[::3], flat[1::3], flat[2::3], strict=True)
     loaded = []
     # one clock per tick: reading the app's clock costs more than the rest of an entry's
     # scheduling, and a tick is short
     same_now = functools.partial(_same_time, now)
-    for (key, slot), (definition, meta) in zip(slots.items(), stored, strict=True):
+    for (key, slot), (definition, meta, policy) in zip(slots.items(), stored, strict=True):
         try:
-            entry = entry_class.from_stored(key, definition, meta, app=app)
+            entry = entry_class.from_stored(key, definition, meta, app=app, policy=policy)
         except EntryNotFound:
             _drop_dangling(app, key)
         except DecodeError as exc:
@@ -122,6 +123,14 @@ def load_due(
             entry.schedule.nowfun = same_now
             loaded.append(Due(entry, int(slot), meta or ""))
     return loaded
+
+
+def rescore(app: Celery, items: list[Due]) -> None:
+    """Entries read before their time (score rounded down, or stale): store the right one."""
+    scores = ((item.entry.key, item.entry.score, item.slot) for item in items)
+    wrong = {key: score for key, score, slot in scores if score != slot}
+    if wrong:
+        get_redis(app).zadd(app.redbeat_conf.schedule_key, wrong)
 
 
 def _drop_dangling(app: Celery, key: str) -> None:

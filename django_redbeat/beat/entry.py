@@ -1,8 +1,9 @@
 """RedBeatSchedulerEntry: one schedule entry stored in Redis.
 
 Layout: the hash ``<prefix><name>`` holds ``definition`` (what to run and
-when) and ``meta`` (run state: last_run_at, total_run_count); the sorted set ``<prefix>:schedule``
-holds the entry's next due time as its score (-1: it will not fire again, or it is disabled).
+when), ``meta`` (run state: last_run_at, total_run_count) and, only when not the default, the
+run policy (run_policy.py); the sorted set ``<prefix>:schedule`` holds the entry's next due time
+as its score (-1: it will not fire again, or it is disabled).
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from typing import Any
 
 from celery import Celery
 from celery.beat import ScheduleEntry
-from celery.schedules import BaseSchedule, schedstate
+from celery.schedules import schedstate
 
-from django_redbeat.beat import due_times
-from django_redbeat.decoder import dumps, loads, to_timestamp
+from django_redbeat.beat import due_times, stored_fields
+from django_redbeat.beat.run_policy import POLICY_FIELD, RunPolicy
+from django_redbeat.decoder import dumps, to_timestamp
 from django_redbeat.exceptions import DecodeError, EntryNotFound
 from django_redbeat.schedules import oneoff
 from django_redbeat.store import bulk, keys
@@ -26,7 +28,6 @@ from django_redbeat.store.redbeat_config import ensure_conf
 
 logger = logging.getLogger("celery.beat")
 
-DEFINITION_FIELDS = frozenset({"name", "task", "args", "kwargs", "options", "schedule", "enabled"})
 NEVER = -1  # the score of an entry that will not fire (finished or disabled)
 #: Extra hash fields save_many writes: the same for every entry, or a function of the entry and
 #: its definition as encoded.
@@ -45,8 +46,12 @@ class RedBeatSchedulerEntry(ScheduleEntry):
         options: dict[str, Any] | None = None,
         last_run_at: datetime | None = None,
         total_run_count: int | None = None,
+        policy: RunPolicy | None = None,
         **clsargs: Any,
     ) -> None:
+        # policies may come in the options (beat_schedule): they are not apply_async's
+        named_policy, options = RunPolicy.split_options(options)
+        self.policy = named_policy if policy is None else policy
         super().__init__(
             name=keys.validate_entry_name(str(name)),
             task=task,
@@ -160,8 +165,9 @@ class RedBeatSchedulerEntry(ScheduleEntry):
             entries, keys_, new_fields, stored, strict=True
         ):
             entry._adopt_meta(values[0])
-            score = entry.score_at(now)
-            if only_changed and values[1:] == list(fields.values()) and old_score == score:
+            score = due_times.kept_score(entry.score_at(now), old_score, now)
+            stored_fields = [value or "" for value in values[1:]]  # "": a field not written
+            if only_changed and stored_fields == list(fields.values()) and old_score == score:
                 continue
             # written only if it has none
             rows.append((key, list(fields.values()), new_meta[entry.last_run_at], score))
@@ -224,14 +230,19 @@ class RedBeatSchedulerEntry(ScheduleEntry):
 
     @classmethod
     def from_key(cls, key: str, app: Celery | None = None) -> RedBeatSchedulerEntry:
-        definition, meta = get_redis(app).hmget(key, "definition", "meta")
-        return cls.from_stored(key, definition, meta, app=app)
+        definition, meta, policy = get_redis(app).hmget(key, "definition", "meta", POLICY_FIELD)
+        return cls.from_stored(key, definition, meta, app=app, policy=policy)
 
     @classmethod
     def from_stored(
-        cls, key: str, definition: str | None, meta: str | None, app: Celery | None = None
+        cls,
+        key: str,
+        definition: str | None,
+        meta: str | None,
+        app: Celery | None = None,
+        policy: str | None = None,
     ) -> RedBeatSchedulerEntry:
-        """Build an entry from its two hash fields; EntryNotFound or DecodeError names the key."""
+        """Build an entry from its hash fields; EntryNotFound or DecodeError names the key."""
         if not definition:
             raise EntryNotFound(key)
         try:
@@ -241,6 +252,7 @@ class RedBeatSchedulerEntry(ScheduleEntry):
                 **fields,
                 last_run_at=run_state.get("last_run_at"),
                 total_run_count=run_state.get("total_run_count"),
+                policy=RunPolicy.decode(policy),
                 app=app,
             )
         except DecodeError as exc:
@@ -261,30 +273,12 @@ class RedBeatSchedulerEntry(ScheduleEntry):
             raise EntryNotFound(key)
         return RedBeatSchedulerEntry.decode_definition(definition)
 
-    @staticmethod
-    def decode_definition(definition: str) -> dict[str, Any]:
-        fields = loads(definition)
-        if not isinstance(fields, dict):
-            raise DecodeError(f"definition must be a JSON object, not {type(fields).__name__}")
-        unknown = set(fields) - DEFINITION_FIELDS
-        if unknown:
-            raise DecodeError(f"unknown definition field(s): {', '.join(sorted(unknown))}")
-        if not isinstance(fields.get("schedule"), (BaseSchedule, int, float)):
-            raise DecodeError(f"schedule is not a schedule: {fields.get('schedule')!r}")
-        return fields
+    decode_definition = staticmethod(stored_fields.decode_definition)
+    decode_meta = staticmethod(stored_fields.decode_meta)
 
     @staticmethod
     def load_meta(key: str, app: Celery | None = None) -> dict[str, Any]:
-        return RedBeatSchedulerEntry.decode_meta(get_redis(app).hget(key, "meta"))
-
-    @staticmethod
-    def decode_meta(meta: str | None, app: Celery | None = None) -> dict[str, Any]:
-        if not meta:
-            return {"last_run_at": None}
-        decoded = loads(meta)
-        if not isinstance(decoded, dict):
-            raise DecodeError(f"meta must be a JSON object, not {type(decoded).__name__}")
-        return decoded
+        return stored_fields.decode_meta(get_redis(app).hget(key, "meta"))
 
     def __repr__(self) -> str:
         state = "" if self.enabled else " disabled"
@@ -292,7 +286,8 @@ class RedBeatSchedulerEntry(ScheduleEntry):
 
 
 def _fields(entry: RedBeatSchedulerEntry, extra_fields: ExtraFields | None) -> dict[str, str]:
-    """The hash fields save_many writes for an entry: its definition, then the extra ones."""
+    """The hash fields save_many writes for an entry: its definition, its policy ("" for the
+    default: the field is removed, never written), then the extra ones."""
     definition = dumps(entry.definition)
     extra = extra_fields(entry, definition) if callable(extra_fields) else extra_fields
-    return {"definition": definition, **(extra or {})}
+    return {"definition": definition, POLICY_FIELD: entry.policy.encode() or "", **(extra or {})}

@@ -22,7 +22,13 @@ from celery.utils.time import humanize_seconds
 
 from django_redbeat import defaults
 from django_redbeat.beat import metrics, statics
-from django_redbeat.beat.due_window import Due, DueWindow, read_due_window, schedule_view
+from django_redbeat.beat.due_window import (
+    Due,
+    DueWindow,
+    read_due_window,
+    rescore,
+    schedule_view,
+)  # fmt: skip
 from django_redbeat.beat.entry import RedBeatSchedulerEntry
 from django_redbeat.beat.headers import with_run_headers
 from django_redbeat.beat.lock import BeatLock, LockKeeper
@@ -80,7 +86,8 @@ class RedBeatScheduler(Scheduler):
     @cached_property
     def claims(self) -> SlotClaims:
         conf = self.app.redbeat_conf
-        return SlotClaims(get_redis(self.app), conf.schedule_key, self.lock_key)
+        args = (conf.schedule_key, self.lock_key, conf.key_prefix, conf.history_length)
+        return SlotClaims(get_redis(self.app), *args)
 
     # ---- statics (beat_schedule) -------------------------------------------------------------
 
@@ -161,9 +168,10 @@ class RedBeatScheduler(Scheduler):
         claimed = self.claims.claim(due, self.lock.token if self.lock_key and self.lock else None)
         failed = [claim for claim in claimed.won if not self._send(claim)]
         retried = self.claims.retry_or_miss(failed, self.app.now(), self.send_retry_window)
-        self._rescore([item for item, _ in waiting])
+        rescore(self.app, [item for item, _ in waiting])
         waits = [next_in for _, next_in in waiting] + claimed.not_yet  # early on Redis's clock
-        return self._sleep_after(window, claimed.won, waits, retried)
+        poll = retried or bool(claimed.buffered)  # a buffered run waits on its worker: poll
+        return self._sleep_after(window, claimed.won + claimed.skipped, waits, poll)
 
     def _claim_for(self, item: Due) -> Claim:
         after = item.entry.next_instance()
@@ -173,7 +181,8 @@ class RedBeatScheduler(Scheduler):
 
     def _send(self, claim: Claim) -> bool:
         entry = claim.entry
-        entry.options = with_run_headers(entry.options, entry.name, claim.slot)
+        options = with_run_headers(entry.options, entry.name, claim.slot)
+        entry.options = {**options, "task_id": claim.task_id}
         logger.info("Scheduler: Sending due task %s (%s)", entry.name, entry.task)
         try:
             self.apply_async(entry, producer=self.producer, advance=False)
@@ -184,15 +193,8 @@ class RedBeatScheduler(Scheduler):
         run_sent.send(sender=self, entry=entry.name, slot=claim.slot)
         return True
 
-    def _rescore(self, items: list[Due]) -> None:
-        """Entries read before their time (score rounded down, or stale): store the right one."""
-        scores = ((item.entry.key, item.entry.score, item.slot) for item in items)
-        wrong = {key: score for key, score, slot in scores if score != slot}
-        if wrong:
-            get_redis(self.app).zadd(self.app.redbeat_conf.schedule_key, wrong)
-
     def _sleep_after(
-        self, window: DueWindow, won: list[Claim], waiting: list[float | None], retried: bool
+        self, window: DueWindow, moved: list[Claim], waiting: list[float | None], poll: bool
     ) -> float:
         if window.truncated:
             return 0  # more entries are due now
@@ -200,8 +202,8 @@ class RedBeatScheduler(Scheduler):
         candidates = [float(self.max_interval)] + [n for n in waiting if n is not None]
         if window.next_score is not None:
             candidates.append(window.next_score - now)
-        candidates += [claim.after_score - now for claim in won if claim.after_score >= 0]
-        if retried:
+        candidates += [claim.after_score - now for claim in moved if claim.after_score >= 0]
+        if poll:
             candidates.append(1.0)
         return max(0.0, min(candidates))
 

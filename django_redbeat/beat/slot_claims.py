@@ -8,86 +8,34 @@ The lock decides who does the work, the compare-and-set that each slot goes out 
 
 Time is judged on one clock, Redis's (``TIME`` in the scripts): no claim takes a slot still in
 the future there, and a standby (claiming without the lock) takes only slots overdue by its
-grace, found by :data:`OVERDUE`. A send that fails is given back (its claim undone) so the next
+grace, found by ``OVERDUE``. A send that fails is given back (its claim undone) so the next
 tick retries the same slot.
+
+The same call writes the run's history record (run_history.py) with the task id chosen here,
+and enforces the entry's overlap policy on its running marker (worker_hook.py): a slot whose
+previous run is still running is skipped or buffered there, atomically, at no extra round trip.
+The scripts are in claim_scripts.py.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from dataclasses import dataclass
+import os
+import socket
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from kombu.utils.uuid import uuid
+
+from django_redbeat.beat.claim_scripts import CLAIM, OVERDUE, UNDO
+from django_redbeat.beat.run_history import MISSED_FIELD
 from django_redbeat.decoder import from_timestamp, to_timestamp
 from django_redbeat.signals import runs_missed, runs_skipped
+from django_redbeat.store import keys
 
 logger = logging.getLogger("celery.beat")
-
-#: KEYS[1] the lock key, KEYS[2] the schedule key, KEYS[3..] the entry keys.
-#: ARGV[1] this beat's lock token ('' claims without the lock: a standby, or beat without one);
-#: ARGV[2] the grace: how many seconds Redis's clock must be past a slot to claim it (0 for the
-#: holder); then for each entry four values: the slot (score read), the meta read, the new meta
-#: JSON, the new score.
-#: Returns -1 if the lock is not ours (nothing written), else Redis's time (seconds,
-#: microseconds) and per entry 1 (claimed), 0 (the slot was taken or the entry changed) or
-#: 2 (not due yet on Redis's clock: a beat whose clock runs fast must not send early).
-CLAIM = """
-if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then
-    return -1
-end
-local time = redis.call('TIME')
-local now = tonumber(time[1]) + tonumber(time[2]) / 1000000
-local grace = tonumber(ARGV[2])
-local results = {time[1], time[2]}
-for i = 3, #KEYS do
-    local arg = 3 + (i - 3) * 4
-    local score = redis.call('ZSCORE', KEYS[2], KEYS[i])
-    local slot = tonumber(ARGV[arg])
-    if not score or tonumber(score) ~= slot
-            or (redis.call('HGET', KEYS[i], 'meta') or '') ~= ARGV[arg + 1] then
-        results[#results + 1] = 0
-    elseif slot + grace > now then
-        results[#results + 1] = 2
-    else
-        redis.call('HSET', KEYS[i], 'meta', ARGV[arg + 2])
-        redis.call('ZADD', KEYS[2], ARGV[arg + 3], KEYS[i])
-        results[#results + 1] = 1
-    end
-end
-return results
-"""
-
-#: KEYS[1] the schedule key, KEYS[2] the lock key. ARGV[1] the grace (seconds), ARGV[2] how many
-#: members to return at most. Returns Redis's time (seconds, microseconds), the lock's token
-#: ('' when free) and the members overdue by more than the grace, as a flat list of key, score.
-OVERDUE = """
-local time = redis.call('TIME')
-local now = tonumber(time[1]) + tonumber(time[2]) / 1000000
-local latest = string.format('%.6f', now - tonumber(ARGV[1]))
-local overdue = redis.call('ZRANGEBYSCORE', KEYS[1], 0, latest, 'WITHSCORES', 'LIMIT', 0, ARGV[2])
-return {time[1], time[2], redis.call('GET', KEYS[2]) or '', overdue}
-"""
-
-#: KEYS[1] the schedule key, KEYS[2..] the entry keys.
-#: ARGV per entry four values: the score and meta the claim wrote, the slot and meta to restore.
-#: An entry changed since the claim (edited, deleted) is left as it is.
-UNDO = """
-for i = 2, #KEYS do
-    local arg = 1 + (i - 2) * 4
-    local score = redis.call('ZSCORE', KEYS[1], KEYS[i])
-    if score and tonumber(score) == tonumber(ARGV[arg])
-            and redis.call('HGET', KEYS[i], 'meta') == ARGV[arg + 1] then
-        redis.call('ZADD', KEYS[1], ARGV[arg + 2], KEYS[i])
-        redis.call('HSET', KEYS[i], 'meta', ARGV[arg + 3])
-    end
-end
-return 1
-"""
-
-
-#: The hash field that counts an entry's runs given up on after failed sends.
-MISSED_FIELD = "missed_run_count"
 
 
 class LockLost(Exception):
@@ -104,15 +52,19 @@ class Claim:
     after_score: int  # its next due time
     before_meta: str
     after_meta: str
+    #: the id the task is sent with, chosen before the claim so that its history record has it
+    task_id: str = field(default_factory=uuid)
 
 
 @dataclass
 class Claimed:
-    """What a claim won, and when (seconds from now, on Redis's clock) those refused as not yet
-    due will be."""
+    """What a claim won, when (seconds from now, on Redis's clock) those refused as not yet
+    due will be, and the slots not sent because the entry's previous run is still running."""
 
     won: list[Claim]
     not_yet: list[float]
+    skipped: list[Claim] = field(default_factory=list)
+    buffered: list[Claim] = field(default_factory=list)
 
 
 @dataclass
@@ -126,41 +78,76 @@ class Overdue:
 
 
 class SlotClaims:
-    def __init__(self, client: Any, schedule_key: str, lock_key: str | None) -> None:
+    def __init__(
+        self,
+        client: Any,
+        schedule_key: str,
+        lock_key: str | None,
+        key_prefix: str = "",
+        history_length: int = 0,
+    ) -> None:
         self._client = client
         self.schedule_key = schedule_key
         self.lock_key = lock_key
+        self.key_prefix = key_prefix
+        self.history_length = history_length
+        #: who sends, in the history's records
+        self.beat_name = json.dumps(f"{socket.gethostname()}:{os.getpid()}")
         self._claim = client.register_script(CLAIM)
         self._undo = client.register_script(UNDO)
         self._overdue = client.register_script(OVERDUE)
+
+    def _keys(self, claims: list[Claim]) -> list[str]:
+        """Each claim's entry key, history key and running marker key, in turn."""
+        prefix, found = self.key_prefix, []
+        for claim in claims:
+            name = claim.entry.name
+            found += [
+                claim.entry.key,
+                keys.history_key(prefix, name),
+                keys.running_key(prefix, name),
+            ]
+        return found
 
     def claim(self, claims: list[Claim], token: str | None, grace: float = 0) -> Claimed:
         """Claim the slots that are due on Redis's clock (overdue by ``grace`` seconds, when
         claimed without the lock). Raises LockLost if ``token`` no longer holds the lock."""
         if not claims:
             return Claimed([], [])
-        args: list[Any] = [token or "", grace]
+        args: list[Any] = [token or "", grace, self.history_length, self.beat_name]
         for claim in claims:
+            overlap, timeout = overlap_of(claim.entry)
             args += [claim.slot, claim.before_meta, claim.after_meta, claim.after_score]
-        keys = [self.lock_key or self.schedule_key, self.schedule_key]
-        reply = self._claim(keys=keys + [c.entry.key for c in claims], args=args)
+            args += [claim.task_id, overlap, timeout]
+        keys_ = [self.lock_key or self.schedule_key, self.schedule_key]
+        reply = self._claim(keys=keys_ + self._keys(claims), args=args)
         if reply == -1:
             raise LockLost(self.lock_key)
         now = redis_time(reply[0], reply[1])
         results = list(zip(claims, reply[2:], strict=True))
-        lost = [claim.entry.name for claim, result in results if result == 0]
-        if lost:
-            runs_skipped.send(sender=self, entries=lost, reason="claimed")
+        by_result: dict[int, list[Claim]] = {code: [] for code in range(5)}
+        for claim, result in results:
+            by_result[result].append(claim)
+        if by_result[0]:
+            runs_skipped.send(
+                sender=self, entries=[c.entry.name for c in by_result[0]], reason="claimed"
+            )
+        if by_result[3]:
+            runs_skipped.send(
+                sender=self, entries=[c.entry.name for c in by_result[3]], reason="overlap"
+            )
         return Claimed(
-            won=[claim for claim, result in results if result == 1],
-            not_yet=[claim.slot + grace - now for claim, result in results if result == 2],
+            won=by_result[1],
+            not_yet=[claim.slot + grace - now for claim in by_result[2]],
+            skipped=by_result[3],
+            buffered=by_result[4],
         )
 
     def overdue(self, grace: float, limit: int) -> Overdue:
         """The slots overdue by more than ``grace`` seconds on Redis's clock (at most
         ``limit``), with the lock's token: one script call."""
-        keys = [self.schedule_key, self.lock_key or self.schedule_key]
-        seconds, microseconds, token, flat = self._overdue(keys=keys, args=[grace, limit + 1])
+        keys_ = [self.schedule_key, self.lock_key or self.schedule_key]
+        seconds, microseconds, token, flat = self._overdue(keys=keys_, args=[grace, limit + 1])
         slots = dict(zip(flat[: 2 * limit : 2], map(float, flat[1 : 2 * limit : 2]), strict=True))
         return Overdue(
             now=redis_time(seconds, microseconds),
@@ -169,19 +156,24 @@ class SlotClaims:
             truncated=len(flat) > 2 * limit,
         )
 
-    def undo(self, claims: list[Claim]) -> None:
-        """Give slots back (their sends failed) so the next tick sends them again."""
+    def undo(self, claims: list[Claim], outcome: str = "") -> None:
+        """Give slots back (their sends failed) so the next tick sends them again: their
+        history records go too. With an ``outcome`` (JSON: the value, then members of its
+        own), the slots are not given back but their records say it."""
         if not claims:
             return
-        args: list[Any] = []
+        args: list[Any] = [outcome]
         for claim in claims:
             args += [claim.after_score, claim.after_meta, claim.slot, claim.before_meta]
-        self._undo(keys=[self.schedule_key] + [c.entry.key for c in claims], args=args)
+            args.append(claim.task_id)
+        self._undo(keys=[self.schedule_key, *self._keys(claims)], args=args)
 
     def count_missed(self, claims: list[Claim]) -> None:
-        """Count slots given up on in the entry hash (a field celery-redbeat never reads)."""
+        """Count slots given up on in the entry hash (a field celery-redbeat never reads), and
+        say so in their history records."""
         if not claims:
             return
+        self.undo(claims, outcome='"missed","reason":"send_failed"')
         with self._client.pipeline(transaction=False) as pipe:
             for claim in claims:
                 pipe.hincrby(claim.entry.key, MISSED_FIELD, 1)
@@ -204,6 +196,15 @@ class SlotClaims:
             )  # fmt: skip
         self.count_missed(missed)
         return bool(retry)
+
+
+def overlap_of(entry: Any) -> tuple[str, int]:
+    """The claim's overlap arguments for an entry: its policy ('' for allow, the default) and
+    how long its running marker lives, in milliseconds."""
+    policy = entry.policy
+    if policy.overlap == "allow":
+        return "", 0
+    return policy.overlap, int(policy.overlap_timeout * 1000)
 
 
 def redis_time(seconds: Any, microseconds: Any) -> float:

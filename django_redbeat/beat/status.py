@@ -12,6 +12,7 @@ from typing import Any
 from celery import Celery
 from redis.exceptions import ResponseError
 
+from django_redbeat.beat import run_history
 from django_redbeat.beat.entry import NEVER
 from django_redbeat.decoder import from_timestamp, to_timestamp
 from django_redbeat.store import keys
@@ -86,19 +87,27 @@ def next_entries(app: Celery, now: int, count: int) -> list[dict[str, Any]]:
     conf = ensure_conf(app)
     client = get_redis(app)
     upcoming = client.zrangebyscore(conf.schedule_key, 0, "+inf", 0, count, withscores=True)
+    names = [keys.entry_name(conf.key_prefix, key) for key, _score in upcoming]
     with client.pipeline(transaction=False) as pipe:
-        for key, _score in upcoming:
-            pipe.hget(key, "definition")
-        definitions = pipe.execute()
+        for name in names:
+            pipe.hget(keys.entry_key(conf.key_prefix, name), "definition")
+            run_history.queue_read(pipe, conf.key_prefix, name, records=False)
+        replies = pipe.execute()
     return [
         {
-            "name": keys.entry_name(conf.key_prefix, key),
-            "task": _task_of(definition),
+            "name": name,
+            "task": _task_of(replies[3 * at]),
             "due_at": from_timestamp(score).isoformat(),
             "due_in": score - now,
+            **_runs(run_history.from_replies(*replies[3 * at + 1 : 3 * at + 3])),
         }
-        for (key, score), definition in zip(upcoming, definitions, strict=True)
+        for at, (name, (_key, score)) in enumerate(zip(names, upcoming, strict=True))
     ]
+
+
+def _runs(history: run_history.RunHistory) -> dict[str, Any]:
+    """An entry's counters and last outcome, as the report shows them."""
+    return {"counters": history.counters, "last_outcome": history.last_outcome}
 
 
 def _task_of(definition: str | None) -> str | None:

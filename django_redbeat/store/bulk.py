@@ -57,10 +57,11 @@ return stored
 #: their names. Each entry has n + 1 values: its fields', then the meta to write if it has none.
 #: ARGV[n + 4] says for each of those n + 1 whether it is the same for every entry ("1", given
 #: once, next) or not ("0"); then for each entry the values not given once, and its score.
+#: A field whose value is '' is removed, not written (a policy back to the default).
 WRITE_ENTRIES = """
 local n = tonumber(ARGV[3])
 local at = n + 5
-local value, varying, fields, scores = {}, {}, {}, {}
+local value, varying, scores = {}, {}, {}
 for c = 1, n + 1 do
     if string.sub(ARGV[n + 4], c, c) == '1' then
         value[c] = ARGV[at]
@@ -74,11 +75,22 @@ for i = 2, #KEYS do
         value[c] = ARGV[at]
         at = at + 1
     end
+    local fields, unset = {}, {}
     for f = 1, n do
-        fields[2 * f - 1] = ARGV[3 + f]
-        fields[2 * f] = value[f]
+        if value[f] == '' then
+            -- asked only where it is there: a policy-less entry gets the writes it always had
+            if redis.call('HEXISTS', KEYS[i], ARGV[3 + f]) == 1 then
+                unset[#unset + 1] = ARGV[3 + f]
+            end
+        else
+            fields[#fields + 1] = ARGV[3 + f]
+            fields[#fields + 1] = value[f]
+        end
     end
     redis.call('HSET', KEYS[i], unpack(fields))
+    if #unset > 0 then
+        redis.call('HDEL', KEYS[i], unpack(unset))
+    end
     redis.call('HSETNX', KEYS[i], 'meta', value[n + 1])
     scores[#scores + 1] = ARGV[at]
     scores[#scores + 1] = KEYS[i]

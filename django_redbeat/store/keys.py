@@ -7,6 +7,11 @@ from django_redbeat.exceptions import InvalidEntryName
 SCHEDULE_SUFFIX = ":schedule"
 STATICS_SUFFIX = ":statics"
 LOCK_SUFFIX = ":lock"
+#: An entry's run history (a capped list) and its running marker (a string with a TTL) are
+#: ``<prefix>:history:<name>`` and ``<prefix>:running:<name>``: under the reserved ``:`` start,
+#: so no entry name can collide with them, and sharing the prefix's hash tag on a Cluster.
+HISTORY_INFIX = ":history:"
+RUNNING_INFIX = ":running:"
 #: A Pub/Sub channel, not a key: saves publish to it so a sleeping beat wakes at once.
 WAKEUP_SUFFIX = ":wakeup"
 
@@ -21,7 +26,8 @@ def validate_entry_name(name: str) -> str:
     if name.startswith(RESERVED_NAME_START):
         raise InvalidEntryName(
             f"Entry name {name!r} starts with {RESERVED_NAME_START!r}, which is reserved for "
-            f"the scheduler's own keys ({SCHEDULE_SUFFIX}, {STATICS_SUFFIX}, {LOCK_SUFFIX})."
+            f"the scheduler's own keys ({SCHEDULE_SUFFIX}, {STATICS_SUFFIX}, {LOCK_SUFFIX}, "
+            f"{HISTORY_INFIX}...)."
         )
     return name
 
@@ -32,6 +38,14 @@ def entry_key(prefix: str, name: str) -> str:
 
 def entry_name(prefix: str, key: str) -> str:
     return key[len(prefix) :] if key.startswith(prefix) else key
+
+
+def history_key(prefix: str, name: str) -> str:
+    return prefix + HISTORY_INFIX + name
+
+
+def running_key(prefix: str, name: str) -> str:
+    return prefix + RUNNING_INFIX + name
 
 
 def schedule_key(prefix: str) -> str:

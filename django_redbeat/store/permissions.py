@@ -38,9 +38,10 @@ TIME_PROBE_SCRIPT = "return redis.call('TIME')"
 
 #: The ACL rule that grants what beat and the Django side use (README, "ACL users").
 ACL_COMMANDS = (
-    "+get +set +del +expire +pexpire +pttl +hget +hmget +hset +hsetnx +hincrby +zadd +zrem "
-    "+zscore +zrank +zrangebyscore +zcard +zcount +sadd +smembers +scard +rpush +blpop +multi "
-    "+exec +discard +evalsha +script|load +scan +publish +subscribe +unsubscribe +ping +time"
+    "+get +set +del +exists +expire +pexpire +pttl +hget +hmget +hset +hsetnx +hdel +hexists "
+    "+hincrby +zadd +zrem +zscore +zrank +zrangebyscore +zcard +zcount +sadd +smembers +scard "
+    "+rpush +lpush +lrange +lset +lrem +ltrim +blpop +multi +exec +discard +evalsha "
+    "+script|load +scan +publish +subscribe +unsubscribe +ping +time"
 )
 
 _COMMAND_IN_MESSAGE = re.compile(r"'([^']+)' command")
@@ -124,11 +125,14 @@ def _pipelined(client: Any, names: dict[str, str], refused: dict[str, str]) -> N
     pipe = client.pipeline(transaction=False)
     pipe.set(string, "1", nx=True, px=10_000).get(string).pexpire(string, 10_000).pttl(string)
     pipe.hset(hash_, "f", "1").hsetnx(hash_, "g", "1").hget(hash_, "f").hmget(hash_, "f", "g")
-    pipe.hincrby(hash_, "n", 1)
+    pipe.hincrby(hash_, "n", 1).hexists(hash_, "n").hdel(hash_, "g")
     pipe.zadd(zset, {"m": 1}).zscore(zset, "m").zrangebyscore(zset, 0, 1, 0, 1, withscores=True)
     pipe.zrank(zset, "m").zcard(zset).zcount(zset, 0, 1).zrem(zset, "m")
     pipe.sadd(set_, "m").smembers(set_).scard(set_)
     pipe.rpush(list_, "t").expire(list_, 10).blpop([list_], timeout=0.01)
+    # the run history: a capped list (claim script, worker hook) and its reads
+    pipe.lpush(list_, "r").lset(list_, 0, "r").lrange(list_, 0, -1).ltrim(list_, 0, 1)
+    pipe.lrem(list_, 0, "r").exists(list_)
     for name in names.values():
         pipe.delete(name)  # one key per DEL: a cluster pipeline takes no more
     commands = [stacked[0][0] for stacked in _queued(pipe)]

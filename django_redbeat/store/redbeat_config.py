@@ -37,6 +37,7 @@ CELERY_KEYS = {
     "REDBEAT_METRICS_ADDRESS": "redbeat_metrics_address",
     "REDBEAT_METRICS_ENTRY_LABELS": "redbeat_metrics_entry_labels",
     "REDBEAT_STANDBY_GRACE": "redbeat_standby_grace",
+    "REDBEAT_HISTORY_LENGTH": "redbeat_history_length",
 }
 
 
@@ -109,6 +110,7 @@ class RedBeatConfig:
             self._positive("redbeat_metrics_entry_labels", defaults.METRICS_ENTRY_LABELS)
         )
         self.standby_grace = self._positive("redbeat_standby_grace", defaults.STANDBY_GRACE)
+        self.history_length = self._count("redbeat_history_length", defaults.HISTORY_LENGTH)
 
     @property
     def effective_lock_timeout(self) -> float:
@@ -157,6 +159,15 @@ class RedBeatConfig:
         if number <= 0:
             raise ConfigurationError(f"{name} must be a positive number, not {value!r}.")
         return number
+
+    def _count(self, name: str, default: int) -> int:
+        """A whole number setting, 0 or more; None means the default."""
+        value = self.either_or(name)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigurationError(f"{name} must be a whole number, 0 or more, not {value!r}.")
+        return value
 
     def _port(self, name: str) -> int | None:
         """A TCP port setting: None (the default) is off, 0 any free port."""

@@ -34,6 +34,7 @@ from django_redbeat.schedules import oneoff
 from django_redbeat.store import bulk, keys
 from django_redbeat.store.connection import brief_retries, get_redis
 from django_redbeat.store.redbeat_config import ensure_conf
+from django_redbeat.sync import pauses
 from django_redbeat.sync import row_versions as row_versions
 from django_redbeat.sync.row_versions import MANAGED_BY, MANAGED_FIELD, VERSION_FIELD
 
@@ -123,6 +124,9 @@ def sync_tasks(
     differently); the run state already in Redis is kept."""
     app = celery_app(app)
     tasks = list(tasks)
+    failures = _guarded([task.name for task in tasks], lambda: pauses.adopt(tasks, app), app)
+    if failures:
+        return _report(failures)
     versions = row_versions.of_tasks(tasks, app)
     entries, failures = _entries(tasks, app)
     failures += _guarded(

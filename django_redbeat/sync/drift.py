@@ -21,7 +21,7 @@ from django_redbeat.models import PeriodicTask
 from django_redbeat.store import bulk, keys
 from django_redbeat.store.connection import get_redis
 from django_redbeat.store.redbeat_config import ensure_conf
-from django_redbeat.sync import bridge, row_versions
+from django_redbeat.sync import bridge, pauses, row_versions
 
 #: Drift kind -> what it means; each holds entry names.
 KINDS = {
@@ -42,6 +42,8 @@ class Drift:
     invalid: list[str] = field(default_factory=list)
     #: The entries to write, by name (missing, differing and stale ones).
     to_write: dict[str, RedBeatSchedulerEntry] = field(default_factory=dict, repr=False)
+    #: Enabled tasks whose entry paused itself (pauses.py): the repair disables their rows.
+    paused: list[str] = field(default_factory=list, repr=False)
     #: The version of each task's row (row_versions.py), by name: written with its entry.
     versions: dict[str, str] = field(default_factory=dict, repr=False)
 
@@ -70,6 +72,7 @@ def find(app: Celery | None = None) -> Drift:
 def repair(drift: Drift, app: Celery | None = None) -> None:
     """Write what is missing, differing or stale; remove the orphans (RedisError if down)."""
     app = bridge.celery_app(app)
+    pauses.disable_rows(drift.paused)
     bridge.save_entries(list(drift.to_write.values()), app, versions=drift.versions)
     if drift.orphaned:
         bridge.delete_managed(drift.orphaned, app)
@@ -78,6 +81,8 @@ def repair(drift: Drift, app: Celery | None = None) -> None:
 def _entries(app: Celery, drift: Drift) -> dict[str, RedBeatSchedulerEntry]:
     entries = {}
     tasks = list(PeriodicTask.objects.order_by("name"))
+    # an entry that paused itself is not drift: the row follows it (at the repair)
+    drift.paused = pauses.adopt(tasks, app, write=False)
     drift.versions = row_versions.of_tasks(tasks, app)
     for task in tasks:
         try:

@@ -358,6 +358,23 @@ def test_restarting_beat_keeps_the_run_state_of_statics(celery_app, clock):
     assert RedBeatSchedulerEntry.from_key("redbeat:a", app=celery_app).total_run_count == 1
 
 
+def test_statics_installed_again_keep_the_slot_an_overdue_entry_is_due_for(
+    celery_app, redis_client, clock
+):
+    # a standby taking the lock installs the statics while their runs are overdue: the score
+    # must stay the slot, or the run goes out under a later slot and one reads as lost
+    celery_app.conf.update(redbeat_lock_key=None, beat_schedule={"a": static(10)})
+    beat = RedBeatScheduler(app=celery_app)
+    clock.advance(seconds=10)
+    beat.tick()
+    slot = redis_client.zscore("redbeat::schedule", "redbeat:a")
+    clock.advance(seconds=15)
+
+    RedBeatScheduler(app=celery_app)
+
+    assert redis_client.zscore("redbeat::schedule", "redbeat:a") == slot
+
+
 def test_a_bad_static_is_logged_and_the_others_installed(celery_app, redis_client, caplog):
     celery_app.conf.update(
         redbeat_lock_key=None,

@@ -110,9 +110,22 @@ def test_json_output(schedule):
     }  # fmt: skip
     assert found["next"][0] == {
         "name": "overdue", "task": "tests.add", "due_at": "2026-01-15T11:58:00+00:00",
-        "due_in": -120.0,
+        "due_in": -120.0, "last_outcome": None,
+        "counters": {
+            "skipped_run_count": 0, "missed_run_count": 0, "failed_run_count": 0,
+            "consecutive_failures": 0,
+        },
     }  # fmt: skip
     assert found["redis"]["version"]
+
+
+def test_json_output_has_each_entrys_counters_and_last_outcome(schedule, redis_client):
+    redis_client.hset("redbeat:overdue", mapping={"failed_run_count": 3, "missed_run_count": 1})
+    redis_client.lpush("redbeat::history:overdue", json.dumps({"outcome": "failed"}))
+    [entry] = [e for e in status_json()["next"] if e["name"] == "overdue"]
+    assert entry["counters"]["failed_run_count"] == 3
+    assert entry["counters"]["missed_run_count"] == 1
+    assert entry["last_outcome"] == "failed"
 
 
 def test_an_unreadable_entry_is_listed_without_its_task(celery_app, redis_client):

@@ -7,6 +7,7 @@ import logging
 import time
 from datetime import timedelta
 from io import StringIO
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -302,3 +303,9 @@ def test_a_server_that_does_not_speak_redis_leaves_the_check_for_later(celery_ap
     client = get_redis(celery_app)
 
     assert celery_app.redbeat_redis is client
+
+
+def test_the_readme_grants_every_command_in_the_rule():
+    readme = (Path(__file__).parents[2] / "README.rst").read_text()
+    rule = readme.split("ACL SETUSER beat on >password", 1)[1].split("\n\n", 1)[0]
+    assert rule.split()[3:] == ACL_COMMANDS.split()

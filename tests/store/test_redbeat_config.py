@@ -106,6 +106,22 @@ def test_a_bad_lock_timeout_names_the_setting(app, value):
         RedBeatConfig(app)
 
 
+def test_the_history_length_is_20_by_default_and_0_turns_it_off(app, settings):
+    assert RedBeatConfig(app).history_length == 20
+    app.conf.redbeat_history_length = 0
+    assert RedBeatConfig(app).history_length == 0
+    settings.REDBEAT_HISTORY_LENGTH = 5  # Django's setting wins
+    assert RedBeatConfig(app).history_length == 5
+
+
+@pytest.mark.parametrize("value", [-1, 2.5, "20", True])
+def test_a_bad_history_length_names_the_setting(app, value):
+    app.conf.redbeat_history_length = value
+
+    with pytest.raises(ConfigurationError, match="redbeat_history_length"):
+        RedBeatConfig(app)
+
+
 def test_redis_options_must_be_a_dict(app):
     app.conf.redbeat_redis_options = "retry_period=5"
 
