@@ -18,11 +18,12 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from django_redbeat import admin_history, model_schedules
+from django_redbeat import admin_display, admin_history, schedule_preview
+from django_redbeat.admin_pages import RedBeatPages
 from django_redbeat.forms import PeriodicTaskForm, registered_tasks
 from django_redbeat.models import PeriodicTask
 from django_redbeat.sync import bridge
@@ -63,11 +64,10 @@ def kind_fieldset(title: str, kinds: list[str], fields: tuple[Any, ...]) -> tupl
 
 
 @admin.register(PeriodicTask)
-class PeriodicTaskAdmin(admin.ModelAdmin):
+class PeriodicTaskAdmin(RedBeatPages, admin.ModelAdmin):
     form = PeriodicTaskForm
     list_display = (
         "name", "task", "schedule_text", "enabled", "next_run", "last_run", "run_count",
-        "last_outcome",
     )  # fmt: skip
     list_filter = (
         "enabled", "kind",
@@ -110,25 +110,32 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("schedule"))
     def schedule_text(self, task: PeriodicTask) -> str:
-        return model_schedules.describe(task)
+        return admin_display.schedule_cell(task)
 
     @admin.display(description=_("next run"))
     def next_run(self, task: PeriodicTask) -> datetime | str | None:
         state = getattr(task, "run_state", None)
-        return state.next_run_at if state and state.in_redis else NOT_IN_REDIS
+        moment = state.next_run_at if state and state.in_redis else NOT_IN_REDIS
+        return self._time_cell(task, moment)
 
     @admin.display(description=_("last run"))
-    def last_run(self, task: PeriodicTask) -> datetime | str | None:
-        return last_run_text(getattr(task, "run_state", None))
+    def last_run(self, task: PeriodicTask) -> Any:
+        """The last run's time, led by its outcome's icon (in this cell, not a column of its
+        own: the list must fit a 1280 px screen)."""
+        cell = self._time_cell(task, last_run_text(getattr(task, "run_state", None)))
+        icon = admin_history.outcome_icon(getattr(task, "run_history", None))
+        return cell if icon == "-" else format_html("{} {}", icon, cell)
+
+    @staticmethod
+    def _time_cell(task: PeriodicTask, moment: datetime | str | None) -> Any:
+        if not isinstance(moment, datetime):
+            return moment
+        return admin_display.run_time_cell(task, moment, bridge.celery_app())
 
     @admin.display(description=_("runs"))
     def run_count(self, task: PeriodicTask) -> int | str:
         state = getattr(task, "run_state", None)
         return state.total_run_count if state and state.in_redis else NOT_IN_REDIS
-
-    @admin.display(description=_("last outcome"))
-    def last_outcome(self, task: PeriodicTask) -> str:
-        return admin_history.outcome_icon(getattr(task, "run_history", None))
 
     # ---- change form -------------------------------------------------------------------------
 
@@ -161,17 +168,19 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
     @admin.display(description=_("next five runs"))
     def upcoming_runs(self, task: PeriodicTask) -> str:
         if task.pk is None:
-            return _("Shown once the task is saved.")
+            return _("Shown as you fill in the schedule.")  # by schedule_preview.js
         if not task.enabled:
             return _("None: the task is disabled.")
+        state = self._run_state(task)
         try:
-            schedule = bridge.entry_for(task, bridge.celery_app()).schedule
+            runs = schedule_preview.run_lines(
+                task, bridge.celery_app(), state.last_run_at if state else None
+            )
         except (ValueError, TypeError) as exc:
             return _("Invalid schedule: %s") % exc
-        state = self._run_state(task)
-        times = model_schedules.upcoming(schedule, state.last_run_at if state else None)
-        rows = ((f"{moment:%Y-%m-%d %H:%M:%S %Z} ({moment:%a})",) for moment in times)
-        return format_html_join("", "<div>{}</div>", rows) or _("None: the schedule has ended.")
+        return format_html_join("", "<div>{}</div>", ((run,) for run in runs)) or _(
+            "None: the schedule has ended."
+        )
 
     @admin.display(description=_("last run"))
     def last_run_at(self, task: PeriodicTask) -> datetime | str | None:

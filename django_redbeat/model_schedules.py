@@ -179,22 +179,6 @@ def _every(delta: timedelta) -> dict[str, Any]:
     return {"every": seconds, "period": "seconds"}
 
 
-def describe(task: Any) -> str:
-    """The schedule in words, for the admin list."""
-    if task.kind == "interval":
-        if task.every == 1:
-            return f"every {task.period[:-1]}"
-        return f"every {task.every} {task.period}"
-    if task.kind == "crontab":
-        fields = " ".join(str(getattr(task, field)) for field in CRONTAB_FIELDS)
-        return f"crontab {fields}" + (f" ({task.timezone})" if task.timezone else "")
-    if task.kind == "rrule":
-        return f"rrule {task.rrule}" + (f" ({task.timezone})" if task.timezone else "")
-    if task.kind == "solar":
-        return f"{task.solar_event} at {task.latitude}, {task.longitude}"
-    return f"once at {task.run_at:%Y-%m-%d %H:%M:%S %Z}" if task.run_at else ""
-
-
 def upcoming(schedule: Any, last_run_at: datetime | None, count: int = 5) -> list[datetime]:
     """The next ``count`` run times after ``last_run_at`` (None: never run), in the schedule's
     own time zone; fewer when the schedule ends."""

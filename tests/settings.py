@@ -7,7 +7,9 @@ from support.django_settings import ADMIN_APPS
 
 SECRET_KEY = "tests-only"
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
-INSTALLED_APPS = [*ADMIN_APPS, "django_redbeat"]
+# staticfiles: the browser tests' live server serves the admin's scripts and styles
+INSTALLED_APPS = [*ADMIN_APPS, "django.contrib.staticfiles", "django_redbeat"]
+STATIC_URL = "/static/"
 ROOT_URLCONF = "tests.urls"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # the Celery app of the running test (set by the django_celery_app fixture)

@@ -219,25 +219,6 @@ def test_rrule_text_until_without_z_is_in_the_rule_zone():
     assert parsed["until"] == datetime(2026, 2, 1)
 
 
-@pytest.mark.parametrize(
-    ("fields", "words"),
-    [
-        ({"kind": "interval", "every": 1, "period": "hours"}, "every hour"),
-        ({"kind": "interval", "every": 5, "period": "minutes"}, "every 5 minutes"),
-        ({"kind": "crontab", "minute": "0", "hour": "9"}, "crontab 0 9 * * *"),
-        ({"kind": "crontab", "minute": "0", "timezone": "Asia/Tokyo"},
-         "crontab 0 * * * * (Asia/Tokyo)"),
-        ({"kind": "rrule", "rrule": "FREQ=DAILY"}, "rrule FREQ=DAILY"),
-        ({"kind": "solar", "solar_event": "sunset", "latitude": 1.5, "longitude": 2.0},
-         "sunset at 1.5, 2.0"),
-        ({"kind": "oneoff", "run_at": datetime(2026, 3, 1, 8, tzinfo=UTC)},
-         "once at 2026-03-01 08:00:00 UTC"),
-    ],
-)  # fmt: skip
-def test_describe(fields, words):
-    assert model_schedules.describe(task(**fields)) == words
-
-
 def test_upcoming_runs_in_the_schedule_zone(celery_app):
     built = crontab("0", "9", timezone="Europe/Paris", app=celery_app)
     celery_app.now = lambda: datetime(2026, 3, 27, 12, tzinfo=UTC)

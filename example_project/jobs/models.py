@@ -20,8 +20,16 @@ class TaskRun(models.Model):
 
     @classmethod
     def record(cls, name: str) -> int:
-        """Count one more run of ``name``; return the new count."""
+        """Count one more run of ``name``; return the new count.
+
+        The UPDATE comes first: it takes SQLite's write lock at the transaction's first statement,
+        where the busy timeout lets it wait for another job's write. A read first (as
+        ``get_or_create`` does) would have to upgrade its lock later, which SQLite refuses at
+        once with "database is locked" when another job wrote in between.
+        """
+        now = timezone.now()
         with transaction.atomic():
-            cls.objects.get_or_create(name=name)
-            cls.objects.filter(name=name).update(count=F("count") + 1, last_run_at=timezone.now())
+            counted = F("count") + 1
+            if not cls.objects.filter(name=name).update(count=counted, last_run_at=now):
+                cls.objects.create(name=name, count=1, last_run_at=now)
             return cls.objects.get(name=name).count

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from redis.exceptions import RedisError
 
-from django_redbeat.beat import status
+from django_redbeat.beat import status, status_text
 from django_redbeat.exceptions import RedBeatError
 from django_redbeat.store.connection import brief_retries
 from django_redbeat.sync import bridge
@@ -59,41 +59,14 @@ class Command(BaseCommand):
         redis, entries = found["redis"], found["entries"]
         version = f" (Redis {redis['version']})" if redis.get("version") else ""
         self._line("Redis", f"{redis['url']}{version}, key prefix {found['key_prefix']!r}")
-        self._line("Storage", self._storage_text(redis))
-        self._line("Lock", self._lock_text(found["lock"]))
-        self._line(
-            "Entries",
-            f"{entries['total']} ({entries['scheduled']} scheduled, "
-            f"{entries['disabled_or_finished']} disabled or finished, {entries['static']} "
-            f"static); {entries['due']} due now, {entries['overdue']} overdue",
-        )
+        self._line("Storage", status_text.storage_text(redis))
+        self._line("Lock", status_text.lock_text(found["lock"]))
+        self._line("Entries", status_text.entries_text(entries))
         self._next(found["next"])
         self._risks(found["risks"])
 
     def _line(self, title: str, text: str) -> None:
         self.stdout.write(f"{title:<9} {text}")
-
-    @staticmethod
-    def _storage_text(redis: dict[str, Any]) -> str:
-        memory = (
-            f"maxmemory {redis['maxmemory'] or 'unlimited'}, "
-            f"maxmemory-policy {redis['maxmemory_policy'] or 'unknown'}"
-        )
-        rdb = {None: "RDB unknown (CONFIG not allowed)", "": "no RDB snapshots"}.get(
-            redis["rdb_save"], f"RDB save {redis['rdb_save']!r}"
-        )
-        aof = {None: "AOF unknown", True: "AOF on", False: "AOF off"}[redis["aof"]]
-        return f"{memory}; {rdb}, {aof}"
-
-    @staticmethod
-    def _lock_text(lock: dict[str, Any]) -> str:
-        if lock["key"] is None:
-            return "none (REDBEAT_LOCK_KEY is None: every beat sends)"
-        if not lock["held"]:
-            return f"{lock['key']} is free: no beat is sending"
-        holder = f"{lock['host']} (pid {lock['pid']})" if lock.get("pid") else repr(lock["holder"])
-        expiry = f", expires in {lock['ttl']:.1f} s" if lock.get("ttl") is not None else ""
-        return f"{lock['key']} held by {holder}{expiry}"
 
     def _next(self, upcoming: list[dict[str, Any]]) -> None:
         if not upcoming:
@@ -102,8 +75,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Next {len(upcoming)}:")
         width = max(len(entry["name"]) for entry in upcoming)
         for entry in upcoming:
-            seconds = entry["due_in"]
-            when = f"in {seconds:.0f} s" if seconds > 0 else f"due {-seconds:.0f} s ago"
+            when = status_text.due_text(entry["due_in"])
             task = entry["task"] or "(unreadable definition)"
             self.stdout.write(f"  {entry['due_at']}  {when:<16} {entry['name']:<{width}}  {task}")
 
