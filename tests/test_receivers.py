@@ -71,6 +71,14 @@ def test_delete_removes_the_entry(redis_client):
     assert redis_client.keys("*") == []
 
 
+def test_delete_removes_the_history_and_running_marker_too(redis_client):
+    task = make_task()
+    redis_client.lpush("redbeat::history:job", '{"outcome": "sent"}')
+    redis_client.set("redbeat::running:job", "task-id", ex=60)
+    task.delete()
+    assert redis_client.keys("*") == []  # a new "job" starts with no history
+
+
 def test_queryset_delete_removes_the_entries(redis_client):
     make_task(name="a")
     make_task(name="b")

@@ -189,7 +189,8 @@ class RedBeatSchedulerEntry(ScheduleEntry):
     def delete(self) -> None:
         with get_redis(self.app).pipeline() as pipe:
             pipe.zrem(self.app.redbeat_conf.schedule_key, self.key)
-            pipe.delete(self.key)
+            for key in keys.owned_by_entry(self.app.redbeat_conf.key_prefix, self.name):
+                pipe.delete(key)  # one key per DEL: a Cluster pipeline takes no more
             pipe.execute()
 
     def queue_run_state(self, pipe: Any) -> None:

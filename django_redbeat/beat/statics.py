@@ -40,9 +40,9 @@ def prune(app: Celery, current: set[str]) -> None:
     removed = stored - current
     with client.pipeline() as pipe:
         for name in removed:
-            key = keys.entry_key(conf.key_prefix, name)
-            pipe.zrem(conf.schedule_key, key)
-            pipe.delete(key)
+            pipe.zrem(conf.schedule_key, keys.entry_key(conf.key_prefix, name))
+            for key in keys.owned_by_entry(conf.key_prefix, name):
+                pipe.delete(key)  # one key per DEL: a Cluster pipeline takes no more
         pipe.delete(conf.statics_key)
         if current:
             pipe.sadd(conf.statics_key, *current)

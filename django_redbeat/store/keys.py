@@ -48,6 +48,12 @@ def running_key(prefix: str, name: str) -> str:
     return prefix + RUNNING_INFIX + name
 
 
+def owned_by_entry(prefix: str, name: str) -> tuple[str, ...]:
+    """The keys that go when the entry goes: its hash, its run history, its running marker
+    (left behind, a history would show up again under a new entry of the same name)."""
+    return (entry_key(prefix, name), history_key(prefix, name), running_key(prefix, name))
+
+
 def schedule_key(prefix: str) -> str:
     return prefix + SCHEDULE_SUFFIX
 

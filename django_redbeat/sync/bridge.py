@@ -214,10 +214,11 @@ def delete_managed(names: list[str], app: Celery) -> None:
             pipe.hget(key, MANAGED_FIELD)
         marks = pipe.execute()
     with client.pipeline(transaction=False) as pipe:
-        for key, mark in zip(entry_keys, marks, strict=True):
+        for name, key, mark in zip(names, entry_keys, marks, strict=True):
             if mark == MANAGED_BY:
                 pipe.zrem(config.schedule_key, key)
-                pipe.delete(key)
+                for owned in keys.owned_by_entry(config.key_prefix, name):
+                    pipe.delete(owned)  # one key per DEL: a Cluster pipeline takes no more
         pipe.execute()
 
 

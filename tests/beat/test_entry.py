@@ -137,13 +137,16 @@ def test_a_disabled_entry_leaves_the_due_window_and_comes_back(celery_app, redis
     assert redis_client.zscore(SCHEDULE_KEY, "redbeat:add") == to_timestamp(clock()) + 60
 
 
-def test_delete_removes_the_hash_and_the_schedule_member(celery_app, redis_client):
+def test_delete_removes_the_hash_the_schedule_member_the_history_and_marker(
+    celery_app, redis_client
+):
     entry = make(celery_app).save()
+    redis_client.lpush("redbeat::history:add", '{"outcome": "sent"}')
+    redis_client.set("redbeat::running:add", "task-id", ex=60)
 
     entry.delete()
 
-    assert redis_client.exists(entry.key) == 0
-    assert redis_client.zscore(SCHEDULE_KEY, entry.key) is None
+    assert redis_client.keys("*") == []
 
 
 def test_load_definition_and_meta(celery_app):

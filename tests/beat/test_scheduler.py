@@ -319,11 +319,14 @@ def test_statics_removed_from_beat_schedule_are_pruned(celery_app, redis_client)
     RedBeatScheduler(app=celery_app)
     add_entry(celery_app, "dynamic")  # not a static: must survive
 
+    redis_client.lpush("redbeat::history:b", '{"outcome": "sent"}')
+    redis_client.set("redbeat::running:b", "task-id", ex=60)
     celery_app.conf.beat_schedule = {"a": static()}
     RedBeatScheduler(app=celery_app)
 
     assert redis_client.exists("redbeat:b") == 0
     assert redis_client.zscore(SCHEDULE_KEY, "redbeat:b") is None
+    assert redis_client.exists("redbeat::history:b", "redbeat::running:b") == 0
     assert redis_client.smembers("redbeat::statics") == {"a"}
     assert redis_client.exists("redbeat:a", "redbeat:dynamic") == 2
 
