@@ -44,7 +44,7 @@ def due_at(entry: RedBeatSchedulerEntry, now: datetime) -> datetime | None:
 
 def kept_score(score: int, stored: float | None, now: datetime) -> int:
     """The score to write for an entry saved again: an overdue one keeps its stored score (the
-    slot it is due for, which catch-up counts from) rather than now."""
+    slot it is due for, which its run goes out with) rather than now."""
     if stored is not None and 0 <= stored < score == to_timestamp(now):
         return int(stored)
     return score

@@ -1,4 +1,4 @@
-"""RunPolicy: which runs of an entry happen (catch-up, overlap, jitter, bounds, max runs, pause).
+"""RunPolicy: which runs of an entry happen (overlap, jitter, bounds, max runs, pause).
 
 Every field's default is today's behaviour, so an entry without policies is stored exactly as
 celery-redbeat 2.4 stores it: the policy goes in its own hash field (:data:`POLICY_FIELD`, which
@@ -22,7 +22,6 @@ from django_redbeat.exceptions import RedBeatError
 #: The entry hash field that holds a non-default policy (absent for the default one).
 POLICY_FIELD = "policy"
 
-CATCH_UP_MODES = ("latest", "all", "none")
 OVERLAP_MODES = ("allow", "skip", "buffer_one")
 
 
@@ -36,13 +35,6 @@ class PolicyError(RedBeatError, ValueError):
 
 @dataclass(frozen=True)
 class RunPolicy:
-    #: Seconds after a slot within which it may still be sent; None: one period of the
-    #: schedule (the time from that slot to the next one).
-    catch_up_window: float | None = None
-    #: What a beat that finds several slots due (it was down) sends: "latest" the most recent
-    #: one, "all" each one inside the window (at most ``catch_up_limit``), "none" nothing.
-    catch_up: str = "latest"
-    catch_up_limit: int = 10
     #: While the previous run has not finished: "allow" send anyway, "skip" do not send,
     #: "buffer_one" send once it finishes.
     overlap: str = "allow"
@@ -57,13 +49,9 @@ class RunPolicy:
     pause_after_failures: int | None = None  # pause after this many failed runs in a row
 
     def __post_init__(self) -> None:
-        _choice("catch_up", self.catch_up, CATCH_UP_MODES)
         _choice("overlap", self.overlap, OVERLAP_MODES)
-        if self.catch_up_window is not None:
-            _seconds("catch_up_window", self.catch_up_window, positive=True)
         _seconds("overlap_timeout", self.overlap_timeout, positive=True)
         _seconds("jitter", self.jitter, positive=False)
-        _count("catch_up_limit", self.catch_up_limit)
         for name in ("max_runs", "pause_after_failures"):
             if getattr(self, name) is not None:
                 _count(name, getattr(self, name))

@@ -40,12 +40,12 @@ def test_an_entry_without_policies_is_stored_exactly_as_before(celery_app, redis
 
 
 def test_a_policy_goes_in_its_own_field_and_comes_back(celery_app, redis_client):
-    policy = RunPolicy(catch_up="all", catch_up_window=300, jitter=5)
+    policy = RunPolicy(overlap="skip", overlap_timeout=300, jitter=5)
     make(celery_app, policy=policy).save()
 
     stored = redis_client.hgetall("redbeat:add")
     assert stored["definition"] == TODAY["definition"]  # the definition celery-redbeat reads
-    assert stored[POLICY_FIELD] == '{"catch_up":"all","catch_up_window":300,"jitter":5}'
+    assert stored[POLICY_FIELD] == '{"jitter":5,"overlap":"skip","overlap_timeout":300}'
     assert RedBeatSchedulerEntry.from_key("redbeat:add", app=celery_app).policy == policy
 
 
@@ -65,16 +65,16 @@ def test_an_entry_written_by_celery_redbeat_has_the_default_policy(celery_app, r
 def test_policy_names_in_the_options_are_the_policy_not_apply_async_options(celery_app):
     entry = make(celery_app)
     named = RedBeatSchedulerEntry(
-        "add", "tests.add", entry.schedule, options={"queue": "q", "catch_up": "none"},
+        "add", "tests.add", entry.schedule, options={"queue": "q", "overlap": "skip"},
         app=celery_app,
     )  # fmt: skip
-    assert named.policy == RunPolicy(catch_up="none")
+    assert named.policy == RunPolicy(overlap="skip")
     assert named.options == {"queue": "q"}
 
 
 def test_an_unreadable_stored_policy_is_a_decode_error_naming_the_key(celery_app, redis_client):
-    redis_client.hset("redbeat:add", mapping={**TODAY, POLICY_FIELD: '{"catch_up": "some"}'})
-    with pytest.raises(DecodeError, match="redbeat:add: .*catch_up"):
+    redis_client.hset("redbeat:add", mapping={**TODAY, POLICY_FIELD: '{"overlap": "some"}'})
+    with pytest.raises(DecodeError, match="redbeat:add: .*overlap"):
         RedBeatSchedulerEntry.from_key("redbeat:add", app=celery_app)
 
 
