@@ -137,14 +137,20 @@ def test_running_it_again_changes_nothing(celery_app, redis_client):
     old_task("hourly", interval=interval(1, "hours"), last_run_at=NOW - timedelta(minutes=20),
              total_run_count=7)  # fmt: skip
     old_task("nightly", crontab=crontab(minute="0", hour="3"))
+    old_task("bounded", start_time=NOW, expires=NOW + timedelta(days=30), one_off=True,
+             headers='{"h": 1}', priority=3, description="with a policy")  # fmt: skip
+    sunrise = beat.SolarSchedule.objects.create(event="sunrise", latitude=1.5, longitude=2)
+    old_task("sunrise", solar=sunrise)
+    at = beat.ClockedSchedule.objects.create(clocked_time=NOW + timedelta(days=1))
+    old_task("once", clocked=at, one_off=True)
     run()
     changed = dict(PeriodicTask.objects.values_list("name", "date_changed"))
     before = redis_contents(redis_client)
     out, _ = run()
-    assert "Read 2 django-celery-beat tasks: 2 unchanged." in out
+    assert "Read 5 django-celery-beat tasks: 5 unchanged." in out
     assert dict(PeriodicTask.objects.values_list("name", "date_changed")) == changed
     assert redis_contents(redis_client) == before
-    assert PeriodicTask.objects.count() == 2
+    assert PeriodicTask.objects.count() == 5
 
 
 def test_a_row_changed_in_django_celery_beat_is_updated_not_duplicated(celery_app):
@@ -320,3 +326,8 @@ def test_a_settings_entry_imported_before_gets_its_run_state(celery_app):
     assert row("nightly").source == Source.SETTINGS
     entry = stored(celery_app, "nightly")
     assert (entry.last_run_at, entry.total_run_count) == (NOW - timedelta(minutes=50), 12)
+
+
+@override_settings(REDBEAT_CELERY_APP="nowhere.celery.app")
+def test_an_app_that_cannot_be_imported_is_a_command_error():
+    run(fails="REDBEAT_CELERY_APP = 'nowhere.celery.app' cannot")

@@ -10,7 +10,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from django_redbeat.exceptions import RedBeatError
 from django_redbeat.importing import celery_beat, importer
-from django_redbeat.importing.celery_beat_rows import CeleryBeatMissing
 from django_redbeat.sync import bridge
 
 #: A progress line every this many entries checked (and none for fewer).
@@ -72,13 +71,13 @@ class Command(BaseCommand):
             raise CommandError(f"{len(plan.errors)} entries could not be imported (see above).")
 
     def _from_celery_beat(self, options: dict[str, Any]) -> None:
-        app = bridge.celery_app()
         try:
+            app = bridge.celery_app()
             plan = celery_beat.make_plan(
                 app, overwrite=options["overwrite"], prune=options["prune"]
             )
-        except CeleryBeatMissing as exc:
-            raise CommandError(str(exc)) from None
+        except RedBeatError as exc:  # django-celery-beat or REDBEAT_CELERY_APP missing
+            raise CommandError(str(exc)) from exc
         self.origin = self.gone_from = celery_beat.ORIGIN
         self._report(plan, listing_all=options["dry_run"] or self.verbosity > 1)
         total = len(plan.create) + len(plan.update) + len(plan.unchanged) + len(plan.kept)
