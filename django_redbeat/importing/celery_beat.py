@@ -10,8 +10,8 @@ Redis after it commits, followed by the run state each row had (sync/run_states.
 
 Skipped, and said why: Celery's own ``celery.backend_cleanup`` (beat installs it itself), and
 the rows of CELERY_BEAT_SCHEDULE entries, which django-celery-beat copies into its tables at
-every start: plain ``redbeat_import`` imports those from the settings (their run state is
-carried when it has).
+every start: plain ``redbeat_import`` imports those from the settings, and this one then
+carries their run state.
 """
 
 from __future__ import annotations
