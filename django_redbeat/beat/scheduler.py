@@ -22,7 +22,7 @@ from celery.signals import beat_init
 from celery.utils.time import humanize_seconds
 
 from django_redbeat import defaults
-from django_redbeat.beat import metrics, statics
+from django_redbeat.beat import celery_redbeat_receiver, metrics, statics
 from django_redbeat.beat.due_window import (
     Due,
     DueWindow,
@@ -75,6 +75,7 @@ class RedBeatScheduler(ApplyEntrySender, Scheduler):
         self._held = False
         self._statics_pending = False
         super().__init__(app, **kwargs)
+        celery_redbeat_receiver.disconnect()  # it would take our lock with a token of its own
         self.Producer = declaring_once(self.Producer)
         # None unless redbeat_metrics_port is set. Not for the lazy scheduler `celery beat`
         # makes only to print its banner: it would hold the port the real one needs.
@@ -217,7 +218,9 @@ class RedBeatScheduler(ApplyEntrySender, Scheduler):
                 self._lose_lock("its renewal failed")
                 return False
             return True
-        if self.lock is None:
+        if not isinstance(self.lock, BeatLock):
+            if self.lock is not None:  # celery-redbeat's receiver ran before ours could stop it
+                celery_redbeat_receiver.let_go(self.lock)
             self.lock = BeatLock(get_redis(self.app), self.lock_key, self.lock_timeout)
         if not self.standby.lock_may_be_free or not self.lock.acquire():
             self.standby.lock_may_be_free = False
