@@ -168,3 +168,4 @@ def test_sentry_crons_sees_each_run_beat_sends(
     seen = {check_in["monitor_slug"] for check_in in check_ins(capture)}
     assert seen == set(MONITORS)
     assert "Task sentry_project.boom" in worker.log()
+    assert "Scheduler: Sending due task hourly (sentry_project.quick)" in beat.log()
