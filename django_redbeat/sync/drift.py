@@ -51,7 +51,8 @@ class Drift:
         return [(kind, name) for kind in KINDS for name in getattr(self, kind)]
 
     def __bool__(self) -> bool:
-        return bool(self.items())
+        # a self-paused entry's row is no drift to report, but the repair has to disable it
+        return bool(self.items() or self.paused)
 
 
 def find(app: Celery | None = None) -> Drift:

@@ -49,10 +49,10 @@ def adopt(tasks: Iterable[PeriodicTask], app: Celery, write: bool = True) -> lis
         (resumed if _changed_since(task, pause.get("at")) else paused).append(task)
     for task in paused:
         task.enabled = False
+    if not write:
+        return [task.name for task in paused]
     # the plain QuerySet.update: the rows are being synced already, no second sync is wanted
-    models.QuerySet.update(
-        PeriodicTask.objects.filter(pk__in=[t.pk for t in paused]), enabled=False
-    )
+    disable_rows([task.name for task in paused])
     if resumed:
         with client.pipeline(transaction=False) as pipe:
             for task in resumed:
@@ -60,6 +60,7 @@ def adopt(tasks: Iterable[PeriodicTask], app: Celery, write: bool = True) -> lis
                     keys.entry_key(prefix, task.name), PAUSED_FIELD, CONSECUTIVE_FAILURES_FIELD
                 )
             pipe.execute()
+    return [task.name for task in paused]
 
 
 def disable_rows(names: list[str]) -> None:

@@ -51,6 +51,7 @@ def test_redbeat_sync_keeps_the_pause_and_the_repair_disables_the_row(celery_app
     out = StringIO()
     call_command("redbeat_sync", stdout=out)
     assert out.getvalue() == "Redis matches the database.\n"
+    assert PeriodicTask.objects.get(pk=row.pk).enabled is True  # a report writes nothing
     call_command("redbeat_sync", "--repair", stdout=StringIO())
 
     assert not stored(celery_app).enabled
