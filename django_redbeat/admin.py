@@ -29,6 +29,11 @@ from django_redbeat.models import PeriodicTask
 from django_redbeat.sync import bridge
 
 NOT_IN_REDIS = "-"
+#: The "Run policy" fieldset: every RunPolicy name has its field there (a test checks it).
+RUN_POLICY_FIELDS = (
+    ("overlap", "overlap_timeout"), "jitter", ("start_time", "end_time"), "max_runs",
+    "pause_after_failures",
+)  # fmt: skip
 
 
 class RunStateChangeList(ChangeList):
@@ -92,8 +97,9 @@ class PeriodicTaskAdmin(RedBeatPages, admin.ModelAdmin):
         (_("Arguments"), {"fields": ("args", "kwargs")}),
         (_("Sending"), {"fields": (
             ("queue", "exchange", "routing_key"), "priority", "headers", "extra_options",
-            ("expires", "expire_seconds"), "one_off", "start_time",
+            ("expires", "expire_seconds"), "one_off",
         )}),
+        (_("Run policy"), {"fields": RUN_POLICY_FIELDS}),
         (_("Run state (from Redis)"), {
             "fields": ("last_run_at", "total_run_count", "reset_run_state", "run_counters"),
         }),

@@ -16,7 +16,9 @@ from django.db import models
 from django.dispatch import Signal
 from django.utils.translation import gettext_lazy as _
 
-from django_redbeat import model_schedules
+from django_redbeat import model_policies, model_schedules
+from django_redbeat.beat.run_policy import DEFAULT as DEFAULT_POLICY
+from django_redbeat.beat.run_policy import RunPolicy
 from django_redbeat.exceptions import InvalidEntryName
 from django_redbeat.store import keys
 
@@ -32,8 +34,10 @@ def validate_name(name: str) -> None:
 NAMED_OPTIONS = frozenset({"queue", "exchange", "routing_key", "priority", "headers", "expires"})
 #: The fields of a task, by what they become. Each field is in one group (a test checks it):
 #: the entry's own, its options, its schedule, or none (the admin's alone).
-TASK_FIELDS = ("name", "task", "args", "kwargs", "enabled", "one_off", "start_time")
+TASK_FIELDS = ("name", "task", "args", "kwargs", "enabled", "one_off")
 OPTION_FIELDS = (*sorted(NAMED_OPTIONS), "expire_seconds", "extra_options")
+#: One field per RunPolicy name (start_time included: an rrule's DTSTART, the others' bound).
+POLICY_FIELDS = model_policies.POLICY_FIELDS
 ADMIN_ONLY_FIELDS = ("id", "description", "date_changed", "source", "source_digest")
 
 
@@ -50,6 +54,14 @@ class Period(models.TextChoices):
     HOURS = "hours", _("Hours")
     MINUTES = "minutes", _("Minutes")
     SECONDS = "seconds", _("Seconds")
+
+
+class Overlap(models.TextChoices):
+    """RunPolicy.overlap: what a slot does while the previous run has not finished."""
+
+    ALLOW = "allow", _("Send it anyway")
+    SKIP = "skip", _("Skip it")
+    BUFFER_ONE = "buffer_one", _("Send it when the previous run ends (one at most)")
 
 
 class Source(models.TextChoices):
@@ -136,7 +148,33 @@ class PeriodicTask(models.Model):
     )  # fmt: skip
     start_time = models.DateTimeField(
         _("start time"), null=True, blank=True,
-        help_text=_("The rrule's DTSTART; when blank, the time it was created."),
+        help_text=_("No run before it. For an rrule, its DTSTART (when blank, the time it "
+                    "was created)."),
+    )  # fmt: skip
+    # the run policy (RunPolicy, beat/run_policy.py): the defaults are the policy's
+    overlap = models.CharField(
+        _("while the previous run is running"), max_length=10, choices=Overlap.choices,
+        default=DEFAULT_POLICY.overlap,
+        help_text=_("Skip and send-when-it-ends need the worker hook (README: On the workers)."),
+    )  # fmt: skip
+    overlap_timeout = models.FloatField(
+        _("overlap timeout (seconds)"), default=float(DEFAULT_POLICY.overlap_timeout),
+        help_text=_("A run not reported finished after this long no longer counts as running."),
+    )  # fmt: skip
+    jitter = models.FloatField(
+        _("jitter (seconds)"), default=float(DEFAULT_POLICY.jitter),
+        help_text=_("Up to this many seconds added to each run, the same on every beat."),
+    )  # fmt: skip
+    end_time = models.DateTimeField(
+        _("end time"), null=True, blank=True, help_text=_("No run after it.")
+    )
+    max_runs = models.PositiveIntegerField(
+        _("max runs"), null=True, blank=True,
+        help_text=_("Stop after this many runs (the run count in Redis); blank: no limit."),
+    )  # fmt: skip
+    pause_after_failures = models.PositiveIntegerField(
+        _("pause after failures"), null=True, blank=True,
+        help_text=_("Pause the task after this many failed runs in a row; blank: never."),
     )  # fmt: skip
 
     kind = models.CharField(_("schedule kind"), max_length=10, choices=ScheduleKind.choices)
@@ -214,16 +252,23 @@ class PeriodicTask(models.Model):
         options = {name: value for name, value in options.items() if value not in (None, "", {})}
         return {**self.extra_options, **options}
 
+    @property
+    def run_policy(self) -> RunPolicy:
+        """The entry's run policy (PolicyError, a ValueError, if a field is invalid)."""
+        return model_policies.run_policy(self)
+
     def clean(self) -> None:
         model_schedules.clear_other_kinds(self)
-        errors = {**self._option_errors(), **model_schedules.errors(self)}
+        errors = {
+            **model_policies.errors(self), **self._option_errors(), **model_schedules.errors(self)
+        }  # fmt: skip
         if errors:
             raise ValidationError(errors)
 
     def _extra_option_errors(self) -> dict[str, str]:
         if not isinstance(self.extra_options, dict):
             return {"extra_options": _('Other options must be a JSON object, e.g. {"x": 1}.')}
-        named = sorted(set(self.extra_options) & NAMED_OPTIONS)
+        named = sorted(set(self.extra_options) & {*NAMED_OPTIONS, *POLICY_FIELDS})
         if named:
             message = _("Set %(names)s with its own field, not here.")
             return {"extra_options": message % {"names": ", ".join(named)}}

@@ -87,13 +87,14 @@ def entry_for(
     """The entry a task describes (not stored; ValueError if its schedule is invalid).
 
     As a new entry, it counts as last run ``now`` (default: the app's clock; given once for a
-    batch, as reading the clock costs as much as the rest), a one-off as never run.
+    batch, as reading the clock costs as much as the rest), a one-off as never run. Its run
+    policy is the row's policy fields' (model_policies.py).
     """
     schedule = task.schedule
     return RedBeatSchedulerEntry(
         name=task.name, task=task.task, schedule=schedule, args=task.args,
         kwargs=task.kwargs, enabled=task.enabled, options=task.options, app=app,
-        last_run_at=None if isinstance(schedule, oneoff) else now,
+        last_run_at=None if isinstance(schedule, oneoff) else now, policy=task.run_policy,
     )  # fmt: skip
 
 
