@@ -13,7 +13,6 @@ from celery.schedules import solar
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.dispatch import Signal
 from django.utils.translation import gettext_lazy as _
 
 from django_redbeat import model_policies, model_schedules
@@ -21,6 +20,9 @@ from django_redbeat.beat.run_policy import DEFAULT as DEFAULT_POLICY
 from django_redbeat.beat.run_policy import RunPolicy
 from django_redbeat.exceptions import InvalidEntryName
 from django_redbeat.store import keys
+from django_redbeat.task_queryset import PeriodicTaskQuerySet, rows_changed
+
+__all__ = ["PeriodicTask", "PeriodicTaskQuerySet", "rows_changed"]
 
 
 def validate_name(name: str) -> None:
@@ -38,6 +40,8 @@ TASK_FIELDS = ("name", "task", "args", "kwargs", "enabled", "one_off")
 OPTION_FIELDS = (*sorted(NAMED_OPTIONS), "expire_seconds", "extra_options")
 #: One field per RunPolicy name (start_time included: an rrule's DTSTART, the others' bound).
 POLICY_FIELDS = model_policies.POLICY_FIELDS
+#: Who paused a disabled task, when and why: its entry's ``paused`` hash field (not imported).
+PAUSE_FIELDS = ("paused_at", "paused_by", "paused_reason")
 ADMIN_ONLY_FIELDS = ("id", "description", "date_changed", "source", "source_digest")
 
 
@@ -72,44 +76,6 @@ class Source(models.TextChoices):
 
 #: Celery's solar events (a set), in a stable order so migrations do not churn.
 SOLAR_EVENTS = [(name, name.replace("_", " ").capitalize()) for name in sorted(solar._all_events)]
-
-
-#: Rows were written by a QuerySet method that sends no post_save (``update``, ``bulk_create``,
-#: ``bulk_update``). Declared here, not in signals.py, because that module is the beat side's
-#: and loads no Django; the receiver syncs them after the commit, so this module need not
-#: import the sync package (which imports this one).
-#: provides args: names (of the rows touched), created (new rows, written as they are), using
-rows_changed = Signal()
-
-
-class PeriodicTaskQuerySet(models.QuerySet):
-    """``update()``, ``bulk_create()`` and ``bulk_update()`` send no signals: these sync
-    the rows they touch into Redis themselves, after the transaction commits."""
-
-    def update(self, **kwargs: Any) -> int:
-        before = dict(self.values_list("pk", "name"))
-        count = super().update(**kwargs)
-        after = self.model.objects.filter(pk__in=before).values_list("name", flat=True)
-        _send_rows_changed({*before.values(), *after}, self.db)
-        return count
-
-    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[Any]:
-        created = super().bulk_create(objs, *args, **kwargs)
-        # new rows are written as created: nothing to read back (a later change in the same
-        # transaction syncs again after them)
-        rows_changed.send(sender=self.model, names=(), created=created, using=self.db)
-        return created
-
-    def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:
-        objs = list(objs)
-        before = dict(self.filter(pk__in=[task.pk for task in objs]).values_list("pk", "name"))
-        count = super().bulk_update(objs, fields, *args, **kwargs)
-        _send_rows_changed({*before.values(), *(task.name for task in objs)}, self.db)
-        return count or 0
-
-
-def _send_rows_changed(names: set[str], using: str) -> None:
-    rows_changed.send(sender=PeriodicTask, names=names, created=(), using=using)
 
 
 class PeriodicTask(models.Model):
@@ -205,6 +171,17 @@ class PeriodicTask(models.Model):
     )  # fmt: skip
     run_at = models.DateTimeField(_("run at"), null=True, blank=True)
 
+    # a disabled task's pause, as beat/pause.py writes it in Redis; cleared when enabled
+    paused_at = models.DateTimeField(_("paused at"), null=True, blank=True, editable=False)
+    paused_by = models.CharField(
+        _("paused by"), max_length=150, blank=True, editable=False,
+        help_text=_('The user who disabled it, or "worker" for a pause after failed runs.'),
+    )  # fmt: skip
+    paused_reason = models.CharField(
+        _("reason for the pause"), max_length=500, blank=True,
+        help_text=_("Why it is disabled: shown in the list. Cleared when it is enabled again."),
+    )  # fmt: skip
+
     date_changed = models.DateTimeField(_("last changed"), auto_now=True)
 
     source = models.CharField(
@@ -229,6 +206,8 @@ class PeriodicTask(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         model_schedules.fill_defaults(self)
+        if self.enabled:  # a pause is a disabled task's
+            self.paused_at, self.paused_by, self.paused_reason = None, "", ""
         super().save(*args, **kwargs)
 
     @property

@@ -274,7 +274,7 @@ def test_every_field_is_an_entry_field_an_option_a_schedule_field_or_admin_only(
     schedule = {"kind", *(f for kind in model_schedules.KIND_FIELDS.values() for f in kind)}
     groups = [
         models.TASK_FIELDS, models.OPTION_FIELDS, schedule, models.POLICY_FIELDS,
-        models.ADMIN_ONLY_FIELDS,
+        models.PAUSE_FIELDS, models.ADMIN_ONLY_FIELDS,
     ]  # fmt: skip
     fields = [field.name for field in PeriodicTask._meta.concrete_fields]
     ungrouped = [name for name in fields if not any(name in group for group in groups)]

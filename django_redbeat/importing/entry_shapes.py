@@ -20,12 +20,13 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
-from django_redbeat.models import POLICY_FIELDS, PeriodicTask
+from django_redbeat.models import PAUSE_FIELDS, POLICY_FIELDS, PeriodicTask
 from django_redbeat.sync.row_versions import ENTRY_FIELDS
 
 #: The fields an import writes, and that its digest covers: every field the entry is built from
-#: but its name (the row's key); a description is the user's own.
-IMPORTED_FIELDS = tuple(name for name in ENTRY_FIELDS if name != "name")
+#: but its name (the row's key) and a pause (a person's, or the worker's); a description is the
+#: user's own.
+IMPORTED_FIELDS = tuple(name for name in ENTRY_FIELDS if name not in ("name", *PAUSE_FIELDS))
 #: The run policy fields that joined the digest later: left out of it at their defaults, so a
 #: row imported before keeps its digest.
 _OMITTED_AT_DEFAULT = {

@@ -31,13 +31,14 @@ from django_redbeat.importing import bulk_insert, rows
 from django_redbeat.importing.entry_shapes import IMPORTED_FIELDS, Shapes, digest
 from django_redbeat.importing.options import option_fields
 from django_redbeat.importing.rows import EntryError
-from django_redbeat.models import PeriodicTask, Source
+from django_redbeat.models import PAUSE_FIELDS, PeriodicTask, Source
 from django_redbeat.schedules import RULE_FIELDS, rrule
 from django_redbeat.sync import bridge
 
 #: The keys a beat_schedule entry may have.
 ENTRY_KEYS = frozenset({"task", "schedule", "args", "kwargs", "options", "relative", "enabled"})
-UPDATED_FIELDS = (*IMPORTED_FIELDS, "source", "source_digest", "date_changed")
+#: A row updated from its entry loses a pause it had (an entry the settings enable, enabled).
+UPDATED_FIELDS = (*IMPORTED_FIELDS, *PAUSE_FIELDS, "source", "source_digest", "date_changed")
 #: An rrule given no dtstart starts when the settings were loaded, so at every run anew: a
 #: dtstart this close to now counts as that default, and the row keeps the one it has.
 DEFAULT_DTSTART_WINDOW = timedelta(minutes=10)

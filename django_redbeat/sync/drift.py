@@ -42,8 +42,10 @@ class Drift:
     invalid: list[str] = field(default_factory=list)
     #: The entries to write, by name (missing, differing and stale ones).
     to_write: dict[str, RedBeatSchedulerEntry] = field(default_factory=dict, repr=False)
-    #: Enabled tasks whose entry paused itself (pauses.py): the repair disables their rows.
-    paused: list[str] = field(default_factory=list, repr=False)
+    #: Tasks whose entry paused itself (pauses.py), and its pause: the repair writes their rows.
+    paused: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: Each task's pause as its entry's ``paused`` field holds it (pauses.stored), by name.
+    pauses: dict[str, str] = field(default_factory=dict, repr=False)
     #: The version of each task's row (row_versions.py), by name: written with its entry.
     versions: dict[str, str] = field(default_factory=dict, repr=False)
 
@@ -74,7 +76,9 @@ def repair(drift: Drift, app: Celery | None = None) -> None:
     """Write what is missing, differing or stale; remove the orphans (RedisError if down)."""
     app = bridge.celery_app(app)
     pauses.disable_rows(drift.paused)
-    bridge.save_entries(list(drift.to_write.values()), app, versions=drift.versions)
+    bridge.save_entries(
+        list(drift.to_write.values()), app, versions=drift.versions, paused=drift.pauses
+    )
     if drift.orphaned:
         bridge.delete_managed(drift.orphaned, app)
 
@@ -85,6 +89,7 @@ def _entries(app: Celery, drift: Drift) -> dict[str, RedBeatSchedulerEntry]:
     # an entry that paused itself is not drift: the row follows it (at the repair)
     drift.paused = pauses.adopt(tasks, app, write=False)
     drift.versions = row_versions.of_tasks(tasks, app)
+    drift.pauses = pauses.of_tasks(tasks)
     for task in tasks:
         try:
             entries[task.name] = bridge.entry_for(task, app)
