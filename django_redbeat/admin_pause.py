@@ -9,6 +9,8 @@ list and on the change page. Enabling clears the pause, in the row and in Redis.
 
 from __future__ import annotations
 
+import contextlib
+from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -49,7 +51,9 @@ def pause_of(task: PeriodicTask) -> Pause | None:
 
 def pause_text(pause: Pause) -> str:
     at = pause.get("at")
-    if hasattr(at, "isoformat"):
+    with contextlib.suppress(TypeError, ValueError):  # an entry's pause holds it as ISO 8601
+        at = datetime.fromisoformat(at) if isinstance(at, str) else at
+    if isinstance(at, datetime) and at.tzinfo is not None:
         at = timezone.localtime(at).strftime("%Y-%m-%d %H:%M:%S %Z")
     by = pause.get("by") or _("someone")
     return _("Paused by %(by)s at %(at)s") % {"by": by, "at": at}

@@ -35,7 +35,8 @@ def validate_name(name: str) -> None:
 #: The options that have a field of their own (``extra_options`` may not repeat them).
 NAMED_OPTIONS = frozenset({"queue", "exchange", "routing_key", "priority", "headers", "expires"})
 #: The fields of a task, by what they become. Each field is in one group (a test checks it):
-#: the entry's own, its options, its schedule, or none (the admin's alone).
+#: the entry's own, its options, its schedule, its run policy, its pause, or none (the
+#: admin's alone).
 TASK_FIELDS = ("name", "task", "args", "kwargs", "enabled", "one_off")
 OPTION_FIELDS = (*sorted(NAMED_OPTIONS), "expire_seconds", "extra_options")
 #: One field per RunPolicy name (start_time included: an rrule's DTSTART, the others' bound).

@@ -169,3 +169,17 @@ def test_a_row_disabled_before_rows_kept_pauses_gets_its_entrys(celery_app, redi
     row.refresh_from_db()
     assert (row.paused_by, row.paused_reason) == ("worker", "3 failed runs in a row")
     assert stored_pause(redis_client) == paused
+
+
+def test_the_list_shows_an_entrys_pause_the_row_does_not_know_yet(admin_client, redis_client):
+    make_task()
+    paused = {
+        "reason": "3 failed runs in a row",
+        "at": "2026-01-15T11:00:00+00:00",
+        "by": "worker",
+    }
+    redis_client.hset("redbeat:job", "paused", json.dumps(paused))  # a worker without Django
+    html = admin_client.get(LIST_URL).content.decode()
+    cell = html.split('class="field-status"', 1)[1].split("</td>", 1)[0]
+    assert "icon-no.svg" in cell and "3 failed runs in a row" in cell
+    assert 'title="Paused by worker at 2026-01-15 11:00:00 UTC"' in cell
