@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -36,40 +37,50 @@ from django_redbeat.store.redbeat_config import ensure_conf
 Pause = Mapping[str, Any]
 
 
-def adopt(tasks: Iterable[PeriodicTask], app: Celery, write: bool = True) -> dict[str, Pause]:
+@dataclass
+class Adopted:
+    """What :func:`adopt` found: the pauses the rows follow (by name), and the names of the
+    tasks enabled since their entry's pause (which is lifted)."""
+
+    paused: dict[str, Pause] = field(default_factory=dict)
+    resumed: list[str] = field(default_factory=list)
+
+
+def adopt(tasks: Iterable[PeriodicTask], app: Celery, write: bool = True) -> Adopted:
     """Disable, with the pause's reason, the enabled tasks whose entry paused itself since the
     row last changed (in memory and, with ``write``, in the database), and give a disabled task
-    without a pause of its own its entry's (one paused before rows kept the reason); return
-    those pauses by name. With ``write``, clear the pause of the tasks enabled after it. One
-    round trip to read the pauses, one more only when some must be cleared."""
+    without a pause of its own its entry's (one paused before rows kept the reason). With
+    ``write``, also clear the pause of the tasks enabled after it (else :func:`resume` does,
+    given ``resumed``). One round trip to read the pauses, one more only when some must be
+    cleared."""
     # a reserved name has no entry (its sync fails, and says so, on its own)
     asked = [
         task for task in tasks
         if (task.enabled or task.paused_at is None)
         and not task.name.startswith(keys.RESERVED_NAME_START)
     ]  # fmt: skip
+    found = Adopted()
     if not asked:
-        return {}
+        return found
     prefix = ensure_conf(app).key_prefix
     client = get_redis(app)
     with client.pipeline(transaction=False) as pipe:
         for task in asked:
             pipe.hget(keys.entry_key(prefix, task.name), PAUSED_FIELD)
         stored_pauses = pipe.execute()
-    adopted, resumed = {}, []
     for task, value in zip(asked, stored_pauses, strict=True):
         pause = paused_reason(value)
         if pause is None:
             continue
         if task.enabled and _changed_since(task, pause.get("at")):
-            resumed.append(task)
+            found.resumed.append(task.name)
         else:
-            adopted[task.name] = pause
+            found.paused[task.name] = pause
             fill(task, pause)
     if write:
-        disable_rows(adopted)
-        _clear(client, prefix, resumed)
-    return adopted
+        disable_rows(found.paused)
+        resume(found.resumed, app)
+    return found
 
 
 def disable_rows(found: Mapping[str, Pause]) -> None:
@@ -107,12 +118,13 @@ def of_tasks(tasks: Iterable[PeriodicTask]) -> dict[str, str]:
     return {task.name: stored(task) for task in tasks}
 
 
-def _clear(client: Any, prefix: str, resumed: list[PeriodicTask]) -> None:
-    if resumed:
-        with client.pipeline(transaction=False) as pipe:
-            for task in resumed:
-                key = keys.entry_key(prefix, task.name)
-                pipe.hdel(key, PAUSED_FIELD, CONSECUTIVE_FAILURES_FIELD)
+def resume(names: list[str], app: Celery) -> None:
+    """Lift these entries' pauses: their ``paused`` field and failures in a row go."""
+    if names:
+        prefix = ensure_conf(app).key_prefix
+        with get_redis(app).pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.hdel(keys.entry_key(prefix, name), PAUSED_FIELD, CONSECUTIVE_FAILURES_FIELD)
             pipe.execute()
 
 
