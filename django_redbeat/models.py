@@ -73,6 +73,10 @@ class Source(models.TextChoices):
     """Where a task came from; blank: created in the admin or by code."""
 
     SETTINGS = "settings", _("CELERY_BEAT_SCHEDULE (redbeat_import)")
+    CELERY_BEAT_DB = (
+        "celery_beat_db",
+        _("django-celery-beat's tables (redbeat_import --from-django-celery-beat)"),
+    )
 
 
 #: Celery's solar events (a set), in a stable order so migrations do not churn.

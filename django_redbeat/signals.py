@@ -20,8 +20,9 @@ run_sent = Signal(name="run_sent")
 #: provides args: sender (the RedBeatScheduler), entry (its name), exception
 send_failed = Signal(name="send_failed")
 
-#: Slots given up on: their sends kept failing for longer than ``redbeat_send_retry_window``.
-#: provides args: sender (the SlotClaims), entries (their names)
+#: Slots given up on: their sends kept failing for longer than ``redbeat_send_retry_window``,
+#: or their catch-up policy gave them up (catch_up.py).
+#: provides args: sender (the SlotClaims), entries (their names, once per slot)
 runs_missed = Signal(name="runs_missed")
 
 #: Due runs this beat did not send: ``claimed`` (another beat claimed the slot first, or the

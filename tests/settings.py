@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 from support.django_settings import *  # noqa: F403
 from support.django_settings import ADMIN_APPS
 
@@ -9,6 +11,10 @@ SECRET_KEY = "tests-only"
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 # staticfiles: the browser tests' live server serves the admin's scripts and styles
 INSTALLED_APPS = [*ADMIN_APPS, "django.contrib.staticfiles", "django_redbeat"]
+# django-celery-beat's own models and migrations, which `redbeat_import --from-django-celery-beat`
+# reads (a test-only dependency: where it cannot be installed, its tests skip and say why)
+if importlib.util.find_spec("django_celery_beat") is not None:
+    INSTALLED_APPS.append("django_celery_beat")
 STATIC_URL = "/static/"
 ROOT_URLCONF = "tests.urls"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

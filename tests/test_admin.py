@@ -362,7 +362,11 @@ def test_reset_action(admin_client, celery_app, redis_client, clock):
 @pytest.fixture
 def viewer_client(client):
     user = User.objects.create_user("viewer", password="pw", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="view_periodictask"))
+    user.user_permissions.add(
+        Permission.objects.get(
+            codename="view_periodictask", content_type__app_label="django_redbeat"
+        )
+    )
     client.force_login(user)
     return client
 

@@ -78,7 +78,11 @@ def test_a_disabled_task_an_ended_rule_and_a_past_one_off(admin_client):
 def test_only_staff_who_may_edit_get_a_preview(client):
     assert client.post(PREVIEW_URL, form_data()).status_code == 302  # to the login page
     user = User.objects.create_user("viewer", password="pw", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="view_periodictask"))
+    user.user_permissions.add(
+        Permission.objects.get(
+            codename="view_periodictask", content_type__app_label="django_redbeat"
+        )
+    )
     client.force_login(user)
     assert client.post(PREVIEW_URL, form_data()).status_code == 403
     assert client.get(PREVIEW_URL).status_code == 405

@@ -19,7 +19,7 @@ def migrate(to: str):
 
 
 def test_policies_named_in_extra_options_move_to_their_fields():
-    old = migrate("0003_extra_options").get_model(APP, "PeriodicTask")
+    old = migrate("0004_source_django_celery_beat").get_model(APP, "PeriodicTask")
     common = {"task": "t", "kind": "interval", "every": 5, "period": "minutes"}
     old.objects.create(name="admin", **common, extra_options={
         "overlap": "skip", "jitter": 5, "max_runs": 3, "countdown": 2,
@@ -28,7 +28,7 @@ def test_policies_named_in_extra_options_move_to_their_fields():
     old.objects.create(name="imported", **common, source="settings",
                        extra_options={"overlap": "skip"})  # fmt: skip
     try:
-        new = migrate("0004_run_policy_fields").get_model(APP, "PeriodicTask")
+        new = migrate("0005_run_policy_fields").get_model(APP, "PeriodicTask")
         moved = new.objects.get(name="admin")
         assert (moved.overlap, moved.jitter, moved.max_runs) == ("skip", 5, 3)
         assert moved.end_time.isoformat() == "2026-06-01T00:00:00+00:00"

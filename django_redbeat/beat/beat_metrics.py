@@ -80,7 +80,8 @@ class BeatMetrics:
             "redbeat_send_failures_total", "Sends that raised (the slot is retried).", "entry"
         )
         self.missed = counter(
-            "redbeat_runs_missed_total", "Runs given up on after their sends kept failing.",
+            "redbeat_runs_missed_total",
+            "Runs given up on: sends that kept failing, or slots the catch-up policy gave up.",
             "entry",
         )  # fmt: skip
         self.skipped = counter(

@@ -13,14 +13,17 @@ from django_redbeat.beat import run_history
 #: ARGV[1] this beat's lock token ('' claims without the lock: a standby, or beat without one);
 #: ARGV[2] the grace: how many seconds Redis's clock must be past a slot to claim it (0 for the
 #: holder); ARGV[3] the history length; ARGV[4] this beat's name (JSON); then for each entry
-#: seven values: the slot (score read), the meta read, the new meta JSON, the new score, the
-#: task id it is sent as, its overlap policy ('' allow, 'skip', 'buffer_one') and how long its
-#: running marker lives (milliseconds).
+#: ten values: the slot (score read), the meta read, the new meta JSON, the new score, the
+#: task id it is sent as, its overlap policy ('' allow, 'skip', 'buffer_one'), how long its
+#: running marker lives (milliseconds), the slot the run goes out for ('' sends nothing: a
+#: catch-up that only gives slots up, catch_up.py), how many slots the catch-up gave up and
+#: their history records (one per line, oldest first).
 #: Returns -1 if the lock is not ours (nothing written), else Redis's time (seconds,
 #: microseconds) and per entry 1 (claimed), 0 (the slot was taken or the entry changed),
 #: 2 (not due yet on Redis's clock: a beat whose clock runs fast must not send early), 3
-#: (skipped: its previous run is still running) or 4 (buffered until that run ends: the entry is
-#: parked until its running marker expires, and the worker hook brings it back sooner).
+#: (skipped: its previous run is still running), 4 (buffered until that run ends: the entry is
+#: parked until its running marker expires, and the worker hook brings it back sooner) or 5
+#: (nothing sent: the entry moved past the slots it missed).
 CLAIM = (
     run_history.LUA
     + """
@@ -32,15 +35,24 @@ local now = tonumber(time[1]) + tonumber(time[2]) / 1000000
 local grace = tonumber(ARGV[2])
 local length = tonumber(ARGV[3])
 local results = {time[1], time[2]}
-local function busy(key, history, running, arg)
-    local slot = '{"scheduled_at":' .. ARGV[arg]
+local function miss(key, history, arg)
+    if ARGV[arg + 8] ~= '0' then
+        redis.call('HINCRBY', key, 'missed_run_count', ARGV[arg + 8])
+        for record in string.gmatch(ARGV[arg + 9], '[^\\n]+') do
+            remember(history, length, record)
+        end
+    end
+end
+local function busy(key, history, running, arg, run)
+    local slot = '{"scheduled_at":' .. run
+    miss(key, history, arg)
     if ARGV[arg + 5] == 'skip' then
         redis.call('ZADD', KEYS[2], ARGV[arg + 3], key)
         redis.call('HINCRBY', key, 'skipped_run_count', 1)
         remember(history, length, slot .. ',"outcome":"skipped","reason":"overlap"}')
         return 3
     end
-    if redis.call('HSETNX', key, 'buffered', ARGV[arg]) == 1 then
+    if redis.call('HSETNX', key, 'buffered', run) == 1 then
         remember(history, length, slot .. ',"outcome":"buffered","reason":"overlap"}')
     end
     local ttl = math.max(redis.call('PTTL', running), 1000)
@@ -49,16 +61,21 @@ local function busy(key, history, running, arg)
 end
 for e = 0, (#KEYS - 2) / 3 - 1 do
     local key, history, running = KEYS[3 + 3 * e], KEYS[4 + 3 * e], KEYS[5 + 3 * e]
-    local arg = 5 + e * 7
+    local arg = 5 + e * 10
     local score = redis.call('ZSCORE', KEYS[2], key)
-    local slot = tonumber(ARGV[arg])
-    if not score or tonumber(score) ~= slot
+    local run = ARGV[arg + 7]
+    if not score or tonumber(score) ~= tonumber(ARGV[arg])
             or (redis.call('HGET', key, 'meta') or '') ~= ARGV[arg + 1] then
         results[#results + 1] = 0
-    elseif slot + grace > now then
+    elseif tonumber(run ~= '' and run or ARGV[arg]) + grace > now then
         results[#results + 1] = 2
+    elseif run == '' then
+        redis.call('HSET', key, 'meta', ARGV[arg + 2])
+        redis.call('ZADD', KEYS[2], ARGV[arg + 3], key)
+        miss(key, history, arg)
+        results[#results + 1] = 5
     elseif ARGV[arg + 5] ~= '' and redis.call('EXISTS', running) == 1 then
-        results[#results + 1] = busy(key, history, running, arg)
+        results[#results + 1] = busy(key, history, running, arg, run)
     else
         redis.call('HSET', key, 'meta', ARGV[arg + 2])
         redis.call('ZADD', KEYS[2], ARGV[arg + 3], key)
@@ -66,9 +83,10 @@ for e = 0, (#KEYS - 2) / 3 - 1 do
             redis.call('SET', running, ARGV[arg + 4], 'PX', ARGV[arg + 6])
             redis.call('HDEL', key, 'buffered')
         end
-        remember(history, length, '{"scheduled_at":' .. ARGV[arg] .. ',"task_id":"'
+        miss(key, history, arg)
+        remember(history, length, '{"scheduled_at":' .. run .. ',"task_id":"'
             .. ARGV[arg + 4] .. '","beat":' .. ARGV[4] .. ',"sent_at":' .. stamp(time)
-            .. string.format(',"lateness":%.6f', now - slot) .. ',"outcome":"sent"}')
+            .. string.format(',"lateness":%.6f', now - tonumber(run)) .. ',"outcome":"sent"}')
         results[#results + 1] = 1
     end
 end

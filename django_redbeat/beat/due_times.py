@@ -20,12 +20,19 @@ from django_redbeat.schedules import oneoff
 if TYPE_CHECKING:
     from django_redbeat.beat.entry import RedBeatSchedulerEntry
 
-__all__ = ["as_utc", "due_at", "is_due", "kept_score", "plain_interval"]
+__all__ = ["as_utc", "due_at", "due_slot", "is_due", "kept_score", "plain_interval"]
 
 
 def due_at(entry: RedBeatSchedulerEntry, now: datetime) -> datetime | None:
     """When ``entry`` is next due, seen at ``now``: never before it; None when disabled or
     finished."""
+    slot = due_slot(entry, now)
+    return None if slot is None else max(now, slot)
+
+
+def due_slot(entry: RedBeatSchedulerEntry, now: datetime) -> datetime | None:
+    """The slot ``entry`` is due for, seen at ``now``: past when it is overdue; None when
+    disabled or finished."""
     if not entry.enabled:
         return None
     # in UTC: adding a timedelta to a zoned datetime moves its wall clock, and so lands an hour
@@ -38,16 +45,23 @@ def due_at(entry: RedBeatSchedulerEntry, now: datetime) -> datetime | None:
     if nominal is None:
         return None
     if entry.policy is DEFAULT:  # the hot path: no policy to apply
-        return max(now, nominal)
-    return run_bounds.due_at(entry, nominal, now)
+        return nominal
+    return run_bounds.due_slot(entry, nominal, now)
 
 
-def kept_score(score: int, stored: float | None, now: datetime) -> int:
-    """The score to write for an entry saved again: an overdue one keeps its stored score (the
-    slot it is due for, which its run goes out with) rather than now."""
-    if stored is not None and 0 <= stored < score == to_timestamp(now):
+def kept_score(
+    entry: RedBeatSchedulerEntry, score: int, stored: float | None, now: datetime
+) -> int:
+    """The score to write for an entry saved again: an overdue one is scored at the slot it is
+    due for, not now: its stored score if it has one, else the slot its schedule passed (an
+    entry enabled again). Its run goes out with that slot, and its catch-up (catch_up.py) sees
+    how late it is."""
+    if score != to_timestamp(now):
+        return score
+    if stored is not None and 0 <= stored < score:
         return int(stored)
-    return score
+    slot = due_slot(entry, now)
+    return score if slot is None else min(score, to_timestamp(slot))
 
 
 def is_due(entry: RedBeatSchedulerEntry) -> schedstate:

@@ -165,7 +165,7 @@ class RedBeatSchedulerEntry(ScheduleEntry):
             entries, keys_, new_fields, stored, strict=True
         ):
             entry._adopt_meta(values[0])
-            score = due_times.kept_score(entry.score_at(now), old_score, now)
+            score = due_times.kept_score(entry, entry.score_at(now), old_score, now)
             stored_fields = [value or "" for value in values[1:]]  # "": a field not written
             if only_changed and stored_fields == list(fields.values()) and old_score == score:
                 continue

@@ -37,6 +37,13 @@ def jittered(entry: RedBeatSchedulerEntry, nominal: datetime) -> datetime:
 def due_at(entry: RedBeatSchedulerEntry, nominal: datetime, now: datetime) -> datetime | None:
     """When an entry with a policy is next due, given its schedule's next slot ``nominal``;
     None if never."""
+    slot = due_slot(entry, nominal, now)
+    return None if slot is None else max(now, slot)
+
+
+def due_slot(entry: RedBeatSchedulerEntry, nominal: datetime, now: datetime) -> datetime | None:
+    """The slot an entry with a policy is due for (maybe past), given its schedule's next slot
+    ``nominal``; None if never."""
     policy = entry.policy
     if policy.max_runs is not None and (entry.total_run_count or 0) >= policy.max_runs:
         return None
@@ -46,7 +53,7 @@ def due_at(entry: RedBeatSchedulerEntry, nominal: datetime, now: datetime) -> da
             return None
     if policy.end_time is not None and nominal > policy.end_time:
         return None
-    return max(now, jittered(entry, nominal))
+    return jittered(entry, nominal)
 
 
 def _first_from(entry: RedBeatSchedulerEntry, start: datetime, now: datetime) -> datetime | None:

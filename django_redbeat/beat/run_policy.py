@@ -1,4 +1,4 @@
-"""RunPolicy: which runs of an entry happen (overlap, jitter, bounds, max runs, pause).
+"""RunPolicy: which runs of an entry happen (catch-up, overlap, jitter, bounds, max runs, pause).
 
 Every field's default is today's behaviour, so an entry without policies is stored exactly as
 celery-redbeat 2.4 stores it: the policy goes in its own hash field (:data:`POLICY_FIELD`, which
@@ -23,6 +23,9 @@ from django_redbeat.exceptions import RedBeatError
 POLICY_FIELD = "policy"
 
 OVERLAP_MODES = ("allow", "skip", "buffer_one")
+#: What becomes of the slots an entry passed unsent (catch_up.py): "latest" sends the newest
+#: inside the window once, "all" each inside it, "none" none of them.
+CATCH_UP_MODES = ("latest", "all", "none")
 
 
 class PolicyError(RedBeatError, ValueError):
@@ -35,6 +38,13 @@ class PolicyError(RedBeatError, ValueError):
 
 @dataclass(frozen=True)
 class RunPolicy:
+    #: The slots passed unsent (beat down, Redis away, the entry disabled): see CATCH_UP_MODES.
+    catch_up: str = "latest"
+    #: Seconds after its time past which a slot is missed, not sent; None: one period of the
+    #: schedule, and never under a minute (catch_up.py).
+    catch_up_window: float | None = None
+    #: Under "all", the most slots sent to catch up (the newest); older ones are missed.
+    catch_up_limit: int = 10
     #: While the previous run has not finished: "allow" send anyway, "skip" do not send,
     #: "buffer_one" send once it finishes.
     overlap: str = "allow"
@@ -49,6 +59,10 @@ class RunPolicy:
     pause_after_failures: int | None = None  # pause after this many failed runs in a row
 
     def __post_init__(self) -> None:
+        _choice("catch_up", self.catch_up, CATCH_UP_MODES)
+        if self.catch_up_window is not None:
+            _seconds("catch_up_window", self.catch_up_window, positive=True, least=1)
+        _count("catch_up_limit", self.catch_up_limit)
         _choice("overlap", self.overlap, OVERLAP_MODES)
         _seconds("overlap_timeout", self.overlap_timeout, positive=True)
         _seconds("jitter", self.jitter, positive=False)
@@ -117,11 +131,12 @@ def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
         raise PolicyError(name, f"must be one of {', '.join(choices)}, not {value!r}")
 
 
-def _seconds(name: str, value: Any, positive: bool) -> None:
+def _seconds(name: str, value: Any, positive: bool, least: float = 0) -> None:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise PolicyError(name, f"must be a number of seconds, not {value!r}")
-    if value < 0 or (positive and value == 0):
-        raise PolicyError(name, f"must be {'above' if positive else 'at least'} 0, not {value}")
+    if value < least or (positive and value == 0):
+        bound = f"at least {least:g}" if least else ("above 0" if positive else "at least 0")
+        raise PolicyError(name, f"must be {bound}, not {value}")
 
 
 def _count(name: str, value: Any) -> None:

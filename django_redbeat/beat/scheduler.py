@@ -21,7 +21,7 @@ from celery.signals import beat_init
 from celery.utils.time import humanize_seconds
 
 from django_redbeat import defaults
-from django_redbeat.beat import metrics, statics
+from django_redbeat.beat import catch_up, metrics, statics
 from django_redbeat.beat.due_window import (
     Due,
     DueWindow,
@@ -35,7 +35,6 @@ from django_redbeat.beat.lock import BeatLock, LockKeeper
 from django_redbeat.beat.producer import declaring_once
 from django_redbeat.beat.slot_claims import Claim, LockLost, SlotClaims
 from django_redbeat.beat.standby import Standby
-from django_redbeat.decoder import dumps
 from django_redbeat.exceptions import LockNotOwned
 from django_redbeat.signals import run_sent, schedule_installed, send_failed
 from django_redbeat.store import keys
@@ -171,17 +170,15 @@ class RedBeatScheduler(Scheduler):
         rescore(self.app, [item for item, _ in waiting])
         waits = [next_in for _, next_in in waiting] + claimed.not_yet  # early on Redis's clock
         poll = retried or bool(claimed.buffered)  # a buffered run waits on its worker: poll
-        return self._sleep_after(window, claimed.won + claimed.skipped, waits, poll)
+        moved = claimed.won + claimed.skipped + claimed.missed
+        return self._sleep_after(window, moved, waits, poll)
 
     def _claim_for(self, item: Due) -> Claim:
-        after = item.entry.next_instance()
-        return Claim(
-            item.entry, item.slot, after, after.score, item.stored_meta, dumps(after.meta)
-        )
+        return catch_up.claim_for(item, self.app.now())
 
     def _send(self, claim: Claim) -> bool:
         entry = claim.entry
-        options = with_run_headers(entry.options, entry.name, claim.slot)
+        options = with_run_headers(entry.options, entry.name, claim.run_slot)
         entry.options = {**options, "task_id": claim.task_id}
         logger.info("Scheduler: Sending due task %s (%s)", entry.name, entry.task)
         try:
@@ -190,7 +187,7 @@ class RedBeatScheduler(Scheduler):
             logger.error("beat: Sending %s failed: %s", entry.name, exc, exc_info=True)
             send_failed.send(sender=self, entry=entry.name, exception=exc)
             return False
-        run_sent.send(sender=self, entry=entry.name, slot=claim.slot)
+        run_sent.send(sender=self, entry=entry.name, slot=claim.run_slot)
         return True
 
     def _sleep_after(

@@ -54,6 +54,21 @@ class Claim:
     after_meta: str
     #: the id the task is sent with, chosen before the claim so that its history record has it
     task_id: str = field(default_factory=uuid)
+    #: the slot the run goes out for (its header, its history record): ``slot`` unless a
+    #: catch-up sends a later one (catch_up.py); None sends nothing, only records the missed
+    run_slot: int | None = -1
+    #: the slots given up by this claim's catch-up, (slot, reason), and how many in all
+    missed: tuple[tuple[int, str], ...] = ()
+    missed_count: int = 0
+
+    def __post_init__(self) -> None:
+        if self.run_slot == -1:
+            self.run_slot = self.slot
+
+    @property
+    def checked_slot(self) -> int:
+        """The slot Redis's clock must have passed for the claim: the one sent, if any."""
+        return self.slot if self.run_slot is None else self.run_slot
 
 
 @dataclass
@@ -65,6 +80,8 @@ class Claimed:
     not_yet: list[float]
     skipped: list[Claim] = field(default_factory=list)
     buffered: list[Claim] = field(default_factory=list)
+    #: claims that sent nothing, only moved the entry past the slots it missed
+    missed: list[Claim] = field(default_factory=list)
 
 
 @dataclass
@@ -119,13 +136,15 @@ class SlotClaims:
             overlap, timeout = overlap_of(claim.entry)
             args += [claim.slot, claim.before_meta, claim.after_meta, claim.after_score]
             args += [claim.task_id, overlap, timeout]
+            args += ["" if claim.run_slot is None else claim.run_slot, claim.missed_count]
+            args.append(self._missed_records(claim))
         keys_ = [self.lock_key or self.schedule_key, self.schedule_key]
         reply = self._claim(keys=keys_ + self._keys(claims), args=args)
         if reply == -1:
             raise LockLost(self.lock_key)
         now = redis_time(reply[0], reply[1])
         results = list(zip(claims, reply[2:], strict=True))
-        by_result: dict[int, list[Claim]] = {code: [] for code in range(5)}
+        by_result: dict[int, list[Claim]] = {code: [] for code in range(6)}
         for claim, result in results:
             by_result[result].append(claim)
         if by_result[0]:
@@ -136,11 +155,34 @@ class SlotClaims:
             runs_skipped.send(
                 sender=self, entries=[c.entry.name for c in by_result[3]], reason="overlap"
             )
+        # the slots a catch-up gave up, once per slot, from every claim that wrote its decision
+        caught_up = [
+            claim.entry.name
+            for claim, result in results
+            if result not in (0, 2)
+            for _ in range(claim.missed_count)
+        ]
+        if caught_up:
+            for name in sorted(set(caught_up)):
+                logger.warning(
+                    "beat: %s missed %d runs (its catch-up policy)", name, caught_up.count(name)
+                )
+            runs_missed.send(sender=self, entries=caught_up)
         return Claimed(
             won=by_result[1],
-            not_yet=[claim.slot + grace - now for claim in by_result[2]],
+            not_yet=[claim.checked_slot + grace - now for claim in by_result[2]],
             skipped=by_result[3],
             buffered=by_result[4],
+            missed=by_result[5],
+        )
+
+    def _missed_records(self, claim: Claim) -> str:
+        """The history records of a claim's missed slots (the newest the history keeps), oldest
+        first, one per line."""
+        kept = claim.missed[-self.history_length :] if self.history_length else ()
+        return "\n".join(
+            f'{{"scheduled_at":{slot},"outcome":"missed","reason":"{reason}"}}'
+            for slot, reason in kept
         )
 
     def overdue(self, grace: float, limit: int) -> Overdue:

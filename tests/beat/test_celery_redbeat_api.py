@@ -126,7 +126,8 @@ def test_reschedule_counts_the_period_from_now_and_moves_the_score(
     celery_app, clock, redis_client
 ):
     job = entry(celery_app, last_run_at=clock() - timedelta(hours=1)).save()
-    assert redis_client.zscore(SCHEDULE, job.key) == to_timestamp(clock())
+    # overdue: scored at the slot it is due for, a minute after its last run
+    assert redis_client.zscore(SCHEDULE, job.key) == to_timestamp(clock() - timedelta(minutes=59))
 
     job.reschedule()
 

@@ -59,7 +59,8 @@ def test_due_and_overdue_entries_are_read_at_scrape_time(metrics_beat, metrics_a
 
 def test_failed_sends_are_counted_and_then_missed(metrics_beat, metrics_app, clock):
     beat = metrics_beat
-    add_entry(metrics_app, "broken", seconds=10, options={"queue": "q", "serializer": "nope"})
+    options = {"queue": "q", "serializer": "nope", "catch_up_window": 3600}  # failures decide
+    add_entry(metrics_app, "broken", seconds=10, options=options)
     clock.advance(seconds=10)
     beat.tick()  # the send raises: the slot is given back
     clock.advance(seconds=metrics_app.redbeat_conf.send_retry_window + 1)

@@ -30,6 +30,7 @@ def test_only_the_fields_that_differ_are_written():
 
 def test_every_field_round_trips():
     policy = RunPolicy(
+        catch_up="all", catch_up_window=600, catch_up_limit=3,
         overlap="buffer_one", overlap_timeout=60, jitter=2.5, start_time=START,
         end_time=START + timedelta(days=1), max_runs=4, pause_after_failures=2,
     )  # fmt: skip
@@ -48,7 +49,10 @@ def test_every_field_round_trips():
         ({"jitter": -1}, "jitter"),
         ({"jitter": True}, "jitter"),
         ({"max_runs": 0}, "max_runs"),
-        ({"catch_up": "all"}, "catch_up"),  # not a policy (yet): refused, never ignored
+        ({"catch_up": "every"}, "catch_up"),
+        ({"catch_up_window": 0.5}, "catch_up_window"),
+        ({"catch_up_window": "1h"}, "catch_up_window"),
+        ({"catch_up_limit": 0}, "catch_up_limit"),
         ({"max_runs": 1.5}, "max_runs"),
         ({"pause_after_failures": 0}, "pause_after_failures"),
         ({"start_time": datetime(2026, 1, 1)}, "start_time"),

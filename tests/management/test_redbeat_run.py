@@ -143,10 +143,11 @@ def test_a_new_task_wakes_a_long_sleep_and_is_sent_at_once(redis_client):
 
 
 def test_an_edit_reaches_the_sleeping_beat(redis_client, broker):
-    make_task(args=[1])  # every hour, last run two hours ago: due when beat starts
-    two_hours_ago = timezone.now() - timedelta(hours=2)
-    redis_client.hset("redbeat:job", "meta", dumps({"last_run_at": two_hours_ago}))
-    redis_client.zadd("redbeat::schedule", {"redbeat:job": to_timestamp(two_hours_ago) + 3600})
+    # every hour, last run 90 minutes ago: due when beat starts, inside its catch-up window
+    make_task(args=[1])
+    last_run = timezone.now() - timedelta(minutes=90)
+    redis_client.hset("redbeat:job", "meta", dumps({"last_run_at": last_run}))
+    redis_client.zadd("redbeat::schedule", {"redbeat:job": to_timestamp(last_run) + 3600})
 
     def act(command):
         wait_for(lambda: run_count(redis_client) == 1, 10, "the first run")

@@ -53,7 +53,7 @@ def move_policies(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('django_redbeat', '0003_extra_options'),
+        ('django_redbeat', '0004_source_django_celery_beat'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('django_redbeat', '0004_run_policy_fields'),
+        ('django_redbeat', '0005_run_policy_fields'),
     ]
 
     operations = [
