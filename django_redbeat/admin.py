@@ -31,8 +31,8 @@ from django_redbeat.sync import bridge
 NOT_IN_REDIS = "-"
 #: The "Run policy" fieldset: every RunPolicy name has its field there (a test checks it).
 RUN_POLICY_FIELDS = (
-    ("overlap", "overlap_timeout"), "jitter", ("start_time", "end_time"), "max_runs",
-    "pause_after_failures",
+    "catch_up", ("catch_up_window", "catch_up_limit"), ("overlap", "overlap_timeout"), "jitter",
+    ("start_time", "end_time"), "max_runs", "pause_after_failures",
 )  # fmt: skip
 
 

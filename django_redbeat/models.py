@@ -61,6 +61,14 @@ class Period(models.TextChoices):
     SECONDS = "seconds", _("Seconds")
 
 
+class CatchUp(models.TextChoices):
+    """RunPolicy.catch_up: what becomes of the slots an entry passed unsent."""
+
+    LATEST = "latest", _("Send the newest inside the window, once")
+    ALL = "all", _("Send each inside the window (at most the limit)")
+    NONE = "none", _("Send none: wait for the next slot")
+
+
 class Overlap(models.TextChoices):
     """RunPolicy.overlap: what a slot does while the previous run has not finished."""
 
@@ -123,6 +131,20 @@ class PeriodicTask(models.Model):
                     "was created)."),
     )  # fmt: skip
     # the run policy (RunPolicy, beat/run_policy.py): the defaults are the policy's
+    catch_up = models.CharField(
+        _("slots passed unsent"), max_length=10, choices=CatchUp.choices,
+        default=DEFAULT_POLICY.catch_up,
+        help_text=_("While beat was down, Redis away or the task disabled."),
+    )  # fmt: skip
+    catch_up_window = models.FloatField(
+        _("catch-up window (seconds)"), null=True, blank=True,
+        help_text=_("A slot later than this is missed, never sent; blank: one period of the "
+                    "schedule, at least a minute."),
+    )  # fmt: skip
+    catch_up_limit = models.PositiveIntegerField(
+        _("catch-up limit"), default=DEFAULT_POLICY.catch_up_limit,
+        help_text=_("Sending each slot: at most this many, the newest."),
+    )  # fmt: skip
     overlap = models.CharField(
         _("while the previous run is running"), max_length=10, choices=Overlap.choices,
         default=DEFAULT_POLICY.overlap,

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from django_redbeat.beat import run_policy
 from django_redbeat.beat.run_policy import POLICY_FIELD
 from django_redbeat.models import PeriodicTask
 from tests.django_fixtures import make_task, stored
@@ -25,6 +26,10 @@ def stored_policy(redis_client, name: str = "job") -> dict | None:
 @pytest.mark.parametrize(
     ("fields", "policy"),
     [
+        ({"catch_up": "all"}, {"catch_up": "all"}),
+        ({"catch_up": "none"}, {"catch_up": "none"}),
+        ({"catch_up_window": "300"}, {"catch_up_window": 300}),
+        ({"catch_up_limit": "3"}, {"catch_up_limit": 3}),
         ({"overlap": "skip"}, {"overlap": "skip"}),
         ({"overlap": "buffer_one"}, {"overlap": "buffer_one"}),
         ({"overlap_timeout": "90"}, {"overlap_timeout": 90}),
@@ -82,6 +87,5 @@ def test_the_change_form_has_a_run_policy_fieldset(admin_client):
     row = make_task()
     page = admin_client.get(change_url(row)).content.decode()
     fieldset = page.split("Run policy", 1)[1].split("</fieldset>", 1)[0]
-    for name in ("overlap", "overlap_timeout", "jitter", "start_time", "end_time", "max_runs",
-                 "pause_after_failures"):  # fmt: skip
+    for name in run_policy.NAMES:
         assert f'name="{name}' in fieldset

@@ -10,11 +10,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import models
 from django.utils import timezone
 
 from django_redbeat.beat.run_policy import PolicyError, RunPolicy
 from django_redbeat.importing.rows import EntryError
-from django_redbeat.models import NAMED_OPTIONS, POLICY_FIELDS
+from django_redbeat.models import NAMED_OPTIONS, POLICY_FIELDS, PeriodicTask
+
+_FLOAT_FIELDS = {
+    name for name in POLICY_FIELDS
+    if isinstance(PeriodicTask._meta.get_field(name), models.FloatField)
+}  # fmt: skip
 
 
 def option_fields(options: Any) -> dict[str, Any]:
@@ -46,8 +52,8 @@ def _policy_fields(options: dict[str, Any]) -> dict[str, Any]:
         raise EntryError(f"option {exc}") from None
     # as the database gives them back (a float field's 5 is 5.0): the row's version is the same
     fields = {name: getattr(policy, name) for name in named}
-    for name in ("overlap_timeout", "jitter"):
-        if name in fields:
+    for name in _FLOAT_FIELDS & fields.keys():
+        if fields[name] is not None:
             fields[name] = float(fields[name])
     return fields
 

@@ -5,7 +5,8 @@ from datetime import datetime
 from django.db import migrations, models
 
 #: The run policy names as of this migration (RunPolicy may gain more later; they are not ours).
-NUMBERS = ("overlap_timeout", "jitter", "max_runs", "pause_after_failures")
+NUMBERS = ("catch_up_window", "catch_up_limit", "overlap_timeout", "jitter", "max_runs",
+           "pause_after_failures")
 
 
 def _moment(value):
@@ -20,6 +21,8 @@ def _movable(row, name, value):
     """The field value for a policy named in extra_options, or None to leave it there."""
     if name == "overlap":
         return value if value in ("allow", "skip", "buffer_one") else None
+    if name == "catch_up":
+        return value if value in ("latest", "all", "none") else None
     if name in NUMBERS:
         return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
     if name == "start_time" and row.start_time is not None:
@@ -28,13 +31,15 @@ def _movable(row, name, value):
 
 
 def move_policies(apps, schema_editor):
-    """Policies named in extra_options move to their fields. Rows imported from
-    CELERY_BEAT_SCHEDULE are left to their next redbeat_import (which rewrites them with the
-    fields, and keeps their digest telling it whether they were edited); until then, and for
-    a value that cannot move, the name in extra_options still counts (model_policies.py)."""
+    """Policies named in extra_options move to their fields. Rows imported (from
+    CELERY_BEAT_SCHEDULE or django-celery-beat) are left to their next redbeat_import (which
+    rewrites them with the fields, and keeps their digest telling it whether they were edited);
+    until then, and for a value that cannot move, the name in extra_options still counts
+    (model_policies.py)."""
     PeriodicTask = apps.get_model("django_redbeat", "PeriodicTask")
-    names = ("overlap", *NUMBERS, "start_time", "end_time")
-    for row in PeriodicTask.objects.exclude(source="settings").exclude(extra_options={}):
+    names = ("catch_up", "overlap", *NUMBERS, "start_time", "end_time")
+    imported = ("settings", "celery_beat_db")
+    for row in PeriodicTask.objects.exclude(source__in=imported).exclude(extra_options={}):
         if not isinstance(row.extra_options, dict):
             continue
         moved = {}
@@ -57,6 +62,21 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AddField(
+            model_name='periodictask',
+            name='catch_up',
+            field=models.CharField(choices=[('latest', 'Send the newest inside the window, once'), ('all', 'Send each inside the window (at most the limit)'), ('none', 'Send none: wait for the next slot')], default='latest', help_text='While beat was down, Redis away or the task disabled.', max_length=10, verbose_name='slots passed unsent'),
+        ),
+        migrations.AddField(
+            model_name='periodictask',
+            name='catch_up_limit',
+            field=models.PositiveIntegerField(default=10, help_text='Sending each slot: at most this many, the newest.', verbose_name='catch-up limit'),
+        ),
+        migrations.AddField(
+            model_name='periodictask',
+            name='catch_up_window',
+            field=models.FloatField(blank=True, help_text='A slot later than this is missed, never sent; blank: one period of the schedule, at least a minute.', null=True, verbose_name='catch-up window (seconds)'),
+        ),
         migrations.AddField(
             model_name='periodictask',
             name='end_time',

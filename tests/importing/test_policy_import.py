@@ -24,7 +24,8 @@ pytestmark = [
 UTC = timezone.utc
 START = datetime(2026, 1, 1, 8, tzinfo=UTC)
 POLICIES = {
-    "overlap": "skip", "overlap_timeout": 600, "jitter": 5, "start_time": START.isoformat(),
+    "catch_up": "all", "catch_up_window": 120, "catch_up_limit": 3, "overlap": "skip",
+    "overlap_timeout": 600, "jitter": 5, "start_time": START.isoformat(),
     "end_time": "2026-12-31T00:00:00+00:00", "max_runs": 10, "pause_after_failures": 3,
 }  # fmt: skip
 SCHEDULE = {
