@@ -55,11 +55,14 @@ class BeatProcess:
         environment.pop("DJANGO_SETTINGS_MODULE", None)
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", project, *self.arguments(workdir),
-                 "--loglevel", "INFO"],
+                self.command(project, workdir),
                 cwd=workdir, env=environment, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own group: stop() ends a worker's children too
             )  # fmt: skip
+
+    def command(self, project: str, workdir: Path) -> list[str]:
+        celery = [sys.executable, "-m", "celery", "-A", project]
+        return [*celery, *self.arguments(workdir), "--loglevel", "INFO"]
 
     def arguments(self, workdir: Path) -> list[str]:
         return ["beat", "-S", SCHEDULER, "--schedule", str(workdir / "unused")]
@@ -88,6 +91,20 @@ class WorkerProcess(BeatProcess):
     def arguments(self, workdir: Path) -> list[str]:
         return ["worker", "--concurrency", "2", "--without-gossip", "--without-mingle",
                 "--hostname", f"worker-{os.getpid()}@%h"]  # fmt: skip
+
+
+class RedbeatRunProcess(BeatProcess):
+    """``manage.py redbeat_run`` (as ``python -m django``) with ``project`` as its settings."""
+
+    log_name = "redbeat_run.log"
+
+    def command(self, project: str, workdir: Path) -> list[str]:
+        return [*django_command(project, "redbeat_run"), "--loglevel", "INFO"]
+
+
+def django_command(settings: str, *arguments: str) -> list[str]:
+    """A management command's command line under the settings module ``settings``."""
+    return [sys.executable, "-m", "django", *arguments, "--settings", settings]
 
 
 def lock_holder_pid(client: redis.Redis, lock_key: str = "redbeat::lock") -> int | None:

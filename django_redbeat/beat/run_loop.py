@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -34,8 +33,6 @@ from django_redbeat.store.connection import RETRYABLE_ERRORS, get_redis, plain
 logger = logging.getLogger("celery.beat")
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-#: celery-redbeat's module that connects its own lock-taking receiver to beat_init.
-CELERY_REDBEAT_SCHEDULERS = "redbeat.schedulers"
 
 
 class Shutdown(BaseException):
@@ -75,17 +72,8 @@ class BeatRunner:
                 self.close()
 
     def _send_beat_init(self) -> None:
-        """Celery's ``beat_init``, as ``celery beat`` sends it (our receiver takes the lock).
-
-        Not while celery-redbeat is imported (a settings file may use its rrule): its receiver
-        would take the lock with a token of its own and block; the first tick takes it instead.
-        """
-        if CELERY_REDBEAT_SCHEDULERS in sys.modules:
-            logger.warning(
-                "beat: celery-redbeat is imported in this process: beat_init is not sent, as "
-                "its receiver would compete for the lock. Import django_redbeat instead."
-            )
-            return
+        """Celery's ``beat_init``, as ``celery beat`` sends it (our receiver takes the lock;
+        celery-redbeat's, if its module is imported, our scheduler disconnected)."""
         beat_init.send(sender=self)  # takes the lock, waiting while another beat holds it
 
     def stop(self) -> None:

@@ -4,7 +4,8 @@ A tick reads only the due window: one round trip for the due keys and the next d
 for the due entries' hashes, one script call that claims their slots (slot_claims.py). Its cost
 grows with the number of due entries (bounded per tick), not with the total. While a lock is
 configured, the holder claims and sends on time; the others stand by (standby.py), sending only
-what the holder leaves overdue, and take the lock when it is free.
+what the holder leaves overdue, and take the lock when it is free. Each claimed run goes out
+through Celery's ``apply_entry`` (sending.py), where tools such as Sentry Crons watch beat.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from celery.signals import beat_init
 from celery.utils.time import humanize_seconds
 
 from django_redbeat import defaults
-from django_redbeat.beat import catch_up, metrics, statics
+from django_redbeat.beat import catch_up, celery_redbeat_receiver, metrics, statics
 from django_redbeat.beat.due_window import (
     Due,
     DueWindow,
@@ -30,13 +31,13 @@ from django_redbeat.beat.due_window import (
     schedule_view,
 )  # fmt: skip
 from django_redbeat.beat.entry import RedBeatSchedulerEntry
-from django_redbeat.beat.headers import with_run_headers
 from django_redbeat.beat.lock import BeatLock, LockKeeper
 from django_redbeat.beat.producer import declaring_once
+from django_redbeat.beat.sending import ApplyEntrySender
 from django_redbeat.beat.slot_claims import Claim, LockLost, SlotClaims
 from django_redbeat.beat.standby import Standby
 from django_redbeat.exceptions import LockNotOwned
-from django_redbeat.signals import run_sent, schedule_installed, send_failed
+from django_redbeat.signals import schedule_installed
 from django_redbeat.store import keys
 from django_redbeat.store.connection import RETRYABLE_ERRORS, get_redis
 from django_redbeat.store.redbeat_config import ensure_conf
@@ -45,7 +46,7 @@ from django_redbeat.store.redis_urls import safe_url
 logger = logging.getLogger("celery.beat")
 
 
-class RedBeatScheduler(Scheduler):
+class RedBeatScheduler(ApplyEntrySender, Scheduler):
     Entry = RedBeatSchedulerEntry
 
     #: The BeatLock this beat holds or tries to take; None without a lock.
@@ -73,6 +74,7 @@ class RedBeatScheduler(Scheduler):
         self._held = False
         self._statics_pending = False
         super().__init__(app, **kwargs)
+        celery_redbeat_receiver.disconnect()  # it would take our lock with a token of its own
         self.Producer = declaring_once(self.Producer)
         # None unless redbeat_metrics_port is set. Not for the lazy scheduler `celery beat`
         # makes only to print its banner: it would hold the port the real one needs.
@@ -176,20 +178,6 @@ class RedBeatScheduler(Scheduler):
     def _claim_for(self, item: Due) -> Claim:
         return catch_up.claim_for(item, self.app.now())
 
-    def _send(self, claim: Claim) -> bool:
-        entry = claim.entry
-        options = with_run_headers(entry.options, entry.name, claim.run_slot)
-        entry.options = {**options, "task_id": claim.task_id}
-        logger.info("Scheduler: Sending due task %s (%s)", entry.name, entry.task)
-        try:
-            self.apply_async(entry, producer=self.producer, advance=False)
-        except Exception as exc:
-            logger.error("beat: Sending %s failed: %s", entry.name, exc, exc_info=True)
-            send_failed.send(sender=self, entry=entry.name, exception=exc)
-            return False
-        run_sent.send(sender=self, entry=entry.name, slot=claim.run_slot)
-        return True
-
     def _sleep_after(
         self, window: DueWindow, moved: list[Claim], waiting: list[float | None], poll: bool
     ) -> float:
@@ -227,7 +215,9 @@ class RedBeatScheduler(Scheduler):
                 self._lose_lock("its renewal failed")
                 return False
             return True
-        if self.lock is None:
+        if not isinstance(self.lock, BeatLock):
+            if self.lock is not None:  # celery-redbeat's receiver ran before ours could stop it
+                celery_redbeat_receiver.let_go(self.lock)
             self.lock = BeatLock(get_redis(self.app), self.lock_key, self.lock_timeout)
         if not self.standby.lock_may_be_free or not self.lock.acquire():
             self.standby.lock_may_be_free = False

@@ -51,11 +51,22 @@ def configure_logging(loglevel: str, logfile: str | None) -> None:
     for name in BEAT_LOGGERS:
         logger = logging.getLogger(name)
         logger.setLevel(loglevel)
-        if logfile or not logger.hasHandlers():
+        if logfile or not writes_somewhere(logger):
             if handler is None:
                 handler = logging.FileHandler(logfile) if logfile else logging.StreamHandler()
                 handler.setFormatter(logging.Formatter(LOG_FORMAT))
             logger.addHandler(handler)
+
+
+def writes_somewhere(logger: logging.Logger) -> bool:
+    """Whether ``logger``'s records reach a handler that writes them: kombu gives ``celery`` a
+    NullHandler, which ``hasHandlers()`` counts, and which writes nothing."""
+    current: logging.Logger | None = logger
+    while current is not None:
+        if any(not isinstance(h, logging.NullHandler) for h in current.handlers):
+            return True
+        current = current.parent if current.propagate else None
+    return False
 
 
 def find_celery_app(path: str | None) -> Celery:
