@@ -17,18 +17,23 @@ from django.contrib.admin.views.main import ChangeList
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from django_redbeat import admin_display, admin_history, schedule_preview
 from django_redbeat.admin_pages import RedBeatPages
+from django_redbeat.admin_pause import PauseActions
 from django_redbeat.forms import PeriodicTaskForm, registered_tasks
 from django_redbeat.models import PeriodicTask
 from django_redbeat.sync import bridge
 
 NOT_IN_REDIS = "-"
+#: The "Run policy" fieldset: every RunPolicy name has its field there (a test checks it).
+RUN_POLICY_FIELDS = (
+    "catch_up", ("catch_up_window", "catch_up_limit"), ("overlap", "overlap_timeout"), "jitter",
+    ("start_time", "end_time"), "max_runs", "pause_after_failures",
+)  # fmt: skip
 
 
 class RunStateChangeList(ChangeList):
@@ -64,22 +69,27 @@ def kind_fieldset(title: str, kinds: list[str], fields: tuple[Any, ...]) -> tupl
 
 
 @admin.register(PeriodicTask)
-class PeriodicTaskAdmin(RedBeatPages, admin.ModelAdmin):
+class PeriodicTaskAdmin(RedBeatPages, PauseActions, admin.ModelAdmin):
     form = PeriodicTaskForm
     list_display = (
-        "name", "task", "schedule_text", "enabled", "next_run", "last_run", "run_count",
+        "name", "task", "schedule_text", "status", "next_run", "last_run", "run_count",
     )  # fmt: skip
     list_filter = (
         "enabled", "kind",
         ("task", admin.AllValuesFieldListFilter), ("queue", admin.AllValuesFieldListFilter),
     )  # fmt: skip
     search_fields = ("name", "task", "description")
-    actions = ("enable", "disable", "run_now", "sync_to_redis", "reset_run_state")
+    actions = (
+        "enable", "disable", "pause_with_reason", "run_now", "sync_to_redis", "reset_run_state",
+    )  # fmt: skip
     readonly_fields = (
-        "upcoming_runs", "last_run_at", "total_run_count", "run_counters", "run_history",
+        "pause_details", "upcoming_runs", "last_run_at", "total_run_count", "run_counters",
+        "run_history",
     )  # fmt: skip
     fieldsets = (
-        (None, {"fields": ("name", "task", "enabled", "description")}),
+        (None, {"fields": (
+            "name", "task", "enabled", "paused_reason", "pause_details", "description",
+        )}),
         (_("Schedule"), {"fields": ("kind", "upcoming_runs")}),
         kind_fieldset(_("Interval"), ["interval"], (("every", "period"),)),
         kind_fieldset(_("Crontab"), ["crontab"], (
@@ -92,8 +102,9 @@ class PeriodicTaskAdmin(RedBeatPages, admin.ModelAdmin):
         (_("Arguments"), {"fields": ("args", "kwargs")}),
         (_("Sending"), {"fields": (
             ("queue", "exchange", "routing_key"), "priority", "headers", "extra_options",
-            ("expires", "expire_seconds"), "one_off", "start_time",
+            ("expires", "expire_seconds"), "one_off",
         )}),
+        (_("Run policy"), {"fields": RUN_POLICY_FIELDS}),
         (_("Run state (from Redis)"), {
             "fields": ("last_run_at", "total_run_count", "reset_run_state", "run_counters"),
         }),
@@ -101,7 +112,7 @@ class PeriodicTaskAdmin(RedBeatPages, admin.ModelAdmin):
     )  # fmt: skip
 
     class Media:
-        js = ["django_redbeat/schedule_kind.js"]
+        js = ["django_redbeat/schedule_kind.js", "django_redbeat/pause_reason.js"]
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return RunStateChangeList
@@ -192,6 +203,7 @@ class PeriodicTaskAdmin(RedBeatPages, admin.ModelAdmin):
         return state.total_run_count if state and state.in_redis else NOT_IN_REDIS
 
     def save_model(self, request: HttpRequest, obj: PeriodicTask, form: Any, change: bool) -> None:
+        self.record_pause(request, obj, form)
         super().save_model(request, obj, form, change)
         if obj.task not in registered_tasks(form.app):
             self.message_user(
@@ -205,19 +217,6 @@ class PeriodicTaskAdmin(RedBeatPages, admin.ModelAdmin):
             transaction.on_commit(lambda: bridge.reset_run_state([obj]))
 
     # ---- actions -----------------------------------------------------------------------------
-
-    @admin.action(description=_("Enable selected tasks"), permissions=["change"])
-    def enable(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> None:
-        # the queryset syncs what it updates; changed now, so a pause before now is lifted
-        count = queryset.update(enabled=True, date_changed=timezone.now())
-        message = ngettext("%d task enabled.", "%d tasks enabled.", count) % count
-        self.message_user(request, message)
-
-    @admin.action(description=_("Disable selected tasks"), permissions=["change"])
-    def disable(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> None:
-        count = queryset.update(enabled=False)
-        message = ngettext("%d task disabled.", "%d tasks disabled.", count) % count
-        self.message_user(request, message)
 
     @admin.action(description=_("Run selected tasks now"), permissions=["change"])
     def run_now(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> None:

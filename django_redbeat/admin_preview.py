@@ -17,12 +17,13 @@ from django.utils.translation import gettext as _
 
 from django_redbeat import schedule_preview
 from django_redbeat.model_schedules import KIND_FIELDS
-from django_redbeat.models import PeriodicTask
+from django_redbeat.models import POLICY_FIELDS, PeriodicTask
 from django_redbeat.sync import bridge
 
-#: The fields whose errors stop the preview (those a schedule is built from).
+#: The fields whose errors stop the preview (those a schedule is built from, and the run
+#: policy, whose bounds the runs keep within).
 SCHEDULE_FIELDS = frozenset(
-    {"kind", "enabled", "one_off", "start_time", *(f for fs in KIND_FIELDS.values() for f in fs)}
+    {"kind", "enabled", "one_off", *POLICY_FIELDS, *(f for fs in KIND_FIELDS.values() for f in fs)}
 )
 
 

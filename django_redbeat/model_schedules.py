@@ -124,11 +124,8 @@ def _build_errors(task: Any) -> dict[str, str]:
 
 
 def _policy_errors(task: Any) -> dict[str, str]:
-    # the other kinds would need a start time and a run limit stored with the entry itself,
-    # which the wire format cannot express yet
+    # a start time is the rrule's DTSTART, and the other kinds' run policy bound (model_policies)
     found = {}
-    if task.start_time and task.kind != "rrule":
-        found["start_time"] = _("A start time applies to rrule schedules only (as DTSTART).")
     if task.one_off and task.kind not in ("rrule", "oneoff"):
         found["one_off"] = _("'Run once' applies to rrule and one-off schedules only.")
     return found

@@ -13,12 +13,16 @@ from celery.schedules import solar
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.dispatch import Signal
 from django.utils.translation import gettext_lazy as _
 
-from django_redbeat import model_schedules
+from django_redbeat import model_policies, model_schedules
+from django_redbeat.beat.run_policy import DEFAULT as DEFAULT_POLICY
+from django_redbeat.beat.run_policy import RunPolicy
 from django_redbeat.exceptions import InvalidEntryName
 from django_redbeat.store import keys
+from django_redbeat.task_queryset import PeriodicTaskQuerySet, rows_changed
+
+__all__ = ["PeriodicTask", "PeriodicTaskQuerySet", "rows_changed"]
 
 
 def validate_name(name: str) -> None:
@@ -31,9 +35,14 @@ def validate_name(name: str) -> None:
 #: The options that have a field of their own (``extra_options`` may not repeat them).
 NAMED_OPTIONS = frozenset({"queue", "exchange", "routing_key", "priority", "headers", "expires"})
 #: The fields of a task, by what they become. Each field is in one group (a test checks it):
-#: the entry's own, its options, its schedule, or none (the admin's alone).
-TASK_FIELDS = ("name", "task", "args", "kwargs", "enabled", "one_off", "start_time")
+#: the entry's own, its options, its schedule, its run policy, its pause, or none (the
+#: admin's alone).
+TASK_FIELDS = ("name", "task", "args", "kwargs", "enabled", "one_off")
 OPTION_FIELDS = (*sorted(NAMED_OPTIONS), "expire_seconds", "extra_options")
+#: One field per RunPolicy name (start_time included: an rrule's DTSTART, the others' bound).
+POLICY_FIELDS = model_policies.POLICY_FIELDS
+#: Who paused a disabled task, when and why: its entry's ``paused`` hash field (not imported).
+PAUSE_FIELDS = ("paused_at", "paused_by", "paused_reason")
 ADMIN_ONLY_FIELDS = ("id", "description", "date_changed", "source", "source_digest")
 
 
@@ -52,6 +61,22 @@ class Period(models.TextChoices):
     SECONDS = "seconds", _("Seconds")
 
 
+class CatchUp(models.TextChoices):
+    """RunPolicy.catch_up: what becomes of the slots an entry passed unsent."""
+
+    LATEST = "latest", _("Send the newest inside the window, once")
+    ALL = "all", _("Send each inside the window (at most the limit)")
+    NONE = "none", _("Send none: wait for the next slot")
+
+
+class Overlap(models.TextChoices):
+    """RunPolicy.overlap: what a slot does while the previous run has not finished."""
+
+    ALLOW = "allow", _("Send it anyway")
+    SKIP = "skip", _("Skip it")
+    BUFFER_ONE = "buffer_one", _("Send it when the previous run ends (one at most)")
+
+
 class Source(models.TextChoices):
     """Where a task came from; blank: created in the admin or by code."""
 
@@ -64,44 +89,6 @@ class Source(models.TextChoices):
 
 #: Celery's solar events (a set), in a stable order so migrations do not churn.
 SOLAR_EVENTS = [(name, name.replace("_", " ").capitalize()) for name in sorted(solar._all_events)]
-
-
-#: Rows were written by a QuerySet method that sends no post_save (``update``, ``bulk_create``,
-#: ``bulk_update``). Declared here, not in signals.py, because that module is the beat side's
-#: and loads no Django; the receiver syncs them after the commit, so this module need not
-#: import the sync package (which imports this one).
-#: provides args: names (of the rows touched), created (new rows, written as they are), using
-rows_changed = Signal()
-
-
-class PeriodicTaskQuerySet(models.QuerySet):
-    """``update()``, ``bulk_create()`` and ``bulk_update()`` send no signals: these sync
-    the rows they touch into Redis themselves, after the transaction commits."""
-
-    def update(self, **kwargs: Any) -> int:
-        before = dict(self.values_list("pk", "name"))
-        count = super().update(**kwargs)
-        after = self.model.objects.filter(pk__in=before).values_list("name", flat=True)
-        _send_rows_changed({*before.values(), *after}, self.db)
-        return count
-
-    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[Any]:
-        created = super().bulk_create(objs, *args, **kwargs)
-        # new rows are written as created: nothing to read back (a later change in the same
-        # transaction syncs again after them)
-        rows_changed.send(sender=self.model, names=(), created=created, using=self.db)
-        return created
-
-    def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:
-        objs = list(objs)
-        before = dict(self.filter(pk__in=[task.pk for task in objs]).values_list("pk", "name"))
-        count = super().bulk_update(objs, fields, *args, **kwargs)
-        _send_rows_changed({*before.values(), *(task.name for task in objs)}, self.db)
-        return count or 0
-
-
-def _send_rows_changed(names: set[str], using: str) -> None:
-    rows_changed.send(sender=PeriodicTask, names=names, created=(), using=using)
 
 
 class PeriodicTask(models.Model):
@@ -140,7 +127,47 @@ class PeriodicTask(models.Model):
     )  # fmt: skip
     start_time = models.DateTimeField(
         _("start time"), null=True, blank=True,
-        help_text=_("The rrule's DTSTART; when blank, the time it was created."),
+        help_text=_("No run before it. For an rrule, its DTSTART (when blank, the time it "
+                    "was created)."),
+    )  # fmt: skip
+    # the run policy (RunPolicy, beat/run_policy.py): the defaults are the policy's
+    catch_up = models.CharField(
+        _("slots passed unsent"), max_length=10, choices=CatchUp.choices,
+        default=DEFAULT_POLICY.catch_up,
+        help_text=_("While beat was down, Redis away or the task disabled."),
+    )  # fmt: skip
+    catch_up_window = models.FloatField(
+        _("catch-up window (seconds)"), null=True, blank=True,
+        help_text=_("A slot later than this is missed, never sent; blank: one period of the "
+                    "schedule, at least a minute."),
+    )  # fmt: skip
+    catch_up_limit = models.PositiveIntegerField(
+        _("catch-up limit"), default=DEFAULT_POLICY.catch_up_limit,
+        help_text=_("Sending each slot: at most this many, the newest."),
+    )  # fmt: skip
+    overlap = models.CharField(
+        _("while the previous run is running"), max_length=10, choices=Overlap.choices,
+        default=DEFAULT_POLICY.overlap,
+        help_text=_("Skip and send-when-it-ends need the worker hook (README: On the workers)."),
+    )  # fmt: skip
+    overlap_timeout = models.FloatField(
+        _("overlap timeout (seconds)"), default=float(DEFAULT_POLICY.overlap_timeout),
+        help_text=_("A run not reported finished after this long no longer counts as running."),
+    )  # fmt: skip
+    jitter = models.FloatField(
+        _("jitter (seconds)"), default=float(DEFAULT_POLICY.jitter),
+        help_text=_("Up to this many seconds added to each run, the same on every beat."),
+    )  # fmt: skip
+    end_time = models.DateTimeField(
+        _("end time"), null=True, blank=True, help_text=_("No run after it.")
+    )
+    max_runs = models.PositiveIntegerField(
+        _("max runs"), null=True, blank=True,
+        help_text=_("Stop after this many runs (the run count in Redis); blank: no limit."),
+    )  # fmt: skip
+    pause_after_failures = models.PositiveIntegerField(
+        _("pause after failures"), null=True, blank=True,
+        help_text=_("Pause the task after this many failed runs in a row; blank: never."),
     )  # fmt: skip
 
     kind = models.CharField(_("schedule kind"), max_length=10, choices=ScheduleKind.choices)
@@ -171,6 +198,17 @@ class PeriodicTask(models.Model):
     )  # fmt: skip
     run_at = models.DateTimeField(_("run at"), null=True, blank=True)
 
+    # a disabled task's pause, as beat/pause.py writes it in Redis; cleared when enabled
+    paused_at = models.DateTimeField(_("paused at"), null=True, blank=True, editable=False)
+    paused_by = models.CharField(
+        _("paused by"), max_length=150, blank=True, editable=False,
+        help_text=_('The user who disabled it, or "worker" for a pause after failed runs.'),
+    )  # fmt: skip
+    paused_reason = models.CharField(
+        _("reason for the pause"), max_length=500, blank=True,
+        help_text=_("Why it is disabled: shown in the list. Cleared when it is enabled again."),
+    )  # fmt: skip
+
     date_changed = models.DateTimeField(_("last changed"), auto_now=True)
 
     source = models.CharField(
@@ -195,6 +233,8 @@ class PeriodicTask(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         model_schedules.fill_defaults(self)
+        if self.enabled:  # a pause is a disabled task's
+            self.paused_at, self.paused_by, self.paused_reason = None, "", ""
         super().save(*args, **kwargs)
 
     @property
@@ -218,16 +258,23 @@ class PeriodicTask(models.Model):
         options = {name: value for name, value in options.items() if value not in (None, "", {})}
         return {**self.extra_options, **options}
 
+    @property
+    def run_policy(self) -> RunPolicy:
+        """The entry's run policy (PolicyError, a ValueError, if a field is invalid)."""
+        return model_policies.run_policy(self)
+
     def clean(self) -> None:
         model_schedules.clear_other_kinds(self)
-        errors = {**self._option_errors(), **model_schedules.errors(self)}
+        errors = {
+            **model_policies.errors(self), **self._option_errors(), **model_schedules.errors(self)
+        }  # fmt: skip
         if errors:
             raise ValidationError(errors)
 
     def _extra_option_errors(self) -> dict[str, str]:
         if not isinstance(self.extra_options, dict):
             return {"extra_options": _('Other options must be a JSON object, e.g. {"x": 1}.')}
-        named = sorted(set(self.extra_options) & NAMED_OPTIONS)
+        named = sorted(set(self.extra_options) & {*NAMED_OPTIONS, *POLICY_FIELDS})
         if named:
             message = _("Set %(names)s with its own field, not here.")
             return {"extra_options": message % {"names": ", ".join(named)}}

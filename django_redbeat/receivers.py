@@ -8,6 +8,7 @@ transaction commits, so a rolled-back save never reaches Redis and a rename remo
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timezone
 from typing import Any
 
 from django.db.models.signals import post_delete, post_save, pre_save
@@ -57,8 +58,12 @@ def rebuild_on_schedule_installed(sender: RedBeatScheduler, **kwargs: Any) -> No
 
 
 def row_of_paused_entry(sender: Any, entry: str, **kwargs: Any) -> None:
-    """An entry paused itself in this process (a worker with Django): its row says so too."""
-    pauses.disable_rows([entry])
+    """An entry paused itself in this process (a worker with Django): its row says so too,
+    with the pause's reason (its time is this moment: the signal does not carry Redis's)."""
+    at = datetime.now(timezone.utc).isoformat()
+    pauses.disable_rows(
+        {entry: {"reason": kwargs.get("reason"), "by": kwargs.get("by"), "at": at}}
+    )
 
 
 def connect() -> None:

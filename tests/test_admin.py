@@ -43,7 +43,10 @@ def form_data(**fields) -> dict[str, str]:
         "run_at_0": "", "run_at_1": "", "args": "[]", "kwargs": "{}", "queue": "",
         "exchange": "", "routing_key": "", "priority": "", "headers": "{}",
         "expires_0": "", "expires_1": "", "expire_seconds": "",
-        "start_time_0": "", "start_time_1": "",
+        "start_time_0": "", "start_time_1": "", "end_time_0": "", "end_time_1": "",
+        "catch_up": "latest", "catch_up_window": "", "catch_up_limit": "10",
+        "overlap": "allow", "overlap_timeout": "3600", "jitter": "0", "max_runs": "",
+        "pause_after_failures": "",
     }  # fmt: skip
     data.update(fields)
     return {name: value for name, value in data.items() if value is not None}
@@ -182,7 +185,17 @@ EXPIRES_AT = {"expires_0": "2026-01-01", "expires_1": "00:00"}
         ({"kind": "oneoff"}, "run_at"),
         ({"kind": "oneoff", "run_at_0": "2026-13-01", "run_at_1": "00:00"}, "run_at"),
         ({"one_off": "on"}, "one_off"),
-        ({"start_time_0": "2026-01-01", "start_time_1": "00:00"}, "start_time"),
+        ({"catch_up": "sometimes"}, "catch_up"),
+        ({"catch_up_window": "0.5"}, "catch_up_window"),
+        ({"catch_up_limit": "0"}, "catch_up_limit"),
+        ({"overlap": "sometimes"}, "overlap"),
+        ({"overlap_timeout": "0"}, "overlap_timeout"),
+        ({"jitter": "-1"}, "jitter"),
+        ({"max_runs": "0"}, "max_runs"),
+        ({"pause_after_failures": "0"}, "pause_after_failures"),
+        ({"start_time_0": "2026-02-01", "start_time_1": "00:00",
+          "end_time_0": "2026-01-01", "end_time_1": "00:00"}, "end_time"),
+        ({"extra_options": '{"jitter": 5}'}, "extra_options"),
     ],
 )  # fmt: skip
 def test_invalid_input_is_refused_and_nothing_is_written(

@@ -98,3 +98,29 @@ def test_the_forms_load_the_preview_script(admin_client):
         assert "django_redbeat/schedule_preview.js" in content
         assert f'"url": "{PREVIEW_URL}"' in content
     assert f'"object_id": "{row.pk}"' in content
+
+
+def test_the_runs_keep_within_the_run_policys_bounds(admin_client):
+    # the tests' clock is 2026-01-15 12:00 UTC
+    answer = preview(
+        admin_client, every="1", period="hours", start_time_0="2026-01-15",
+        start_time_1="14:30:00", end_time_0="2026-01-15", end_time_1="16:30:00",
+    )  # fmt: skip
+    assert answer["runs"] == [
+        "2026-01-15 14:30:00 UTC (Thu)", "2026-01-15 15:30:00 UTC (Thu)",
+        "2026-01-15 16:30:00 UTC (Thu)",
+    ]  # fmt: skip
+    crontab = preview(
+        admin_client, kind="crontab", minute="0", hour="*/6", every="",
+        start_time_0="2026-01-16", start_time_1="00:00:00",
+    )  # fmt: skip
+    assert crontab["runs"][:2] == [
+        "2026-01-16 00:00:00 UTC (Fri)",
+        "2026-01-16 06:00:00 UTC (Fri)",
+    ]
+
+
+def test_a_bad_policy_stops_the_preview_on_its_field(admin_client):
+    answer = preview(admin_client, max_runs="0")
+    assert list(answer["errors"]) == ["max_runs"]
+    assert "at least 1" in answer["errors"]["max_runs"][0]

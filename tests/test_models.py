@@ -135,9 +135,16 @@ def test_from_schedule_refuses_what_it_cannot_store():
         ({"kind": "solar", "solar_event": "noon", "latitude": 0, "longitude": 0}, "solar_event"),
         ({"kind": "oneoff"}, "run_at"),
         ({"kind": "interval", "every": 1, "period": "days", "one_off": True}, "one_off"),
+        ({"overlap_timeout": 0}, "overlap_timeout"),
+        ({"max_runs": 0}, "max_runs"),
         (
-            {"kind": "crontab", "start_time": datetime(2026, 1, 1, tzinfo=UTC)},
-            "start_time",
+            {
+                "kind": "rrule",
+                "rrule": "FREQ=DAILY",
+                "start_time": datetime(2026, 2, 1, tzinfo=UTC),
+                "end_time": datetime(2026, 1, 1, tzinfo=UTC),
+            },
+            "end_time",
         ),
     ],
 )
@@ -265,7 +272,10 @@ def test_every_field_is_an_entry_field_an_option_a_schedule_field_or_admin_only(
     from django_redbeat import model_schedules, models
 
     schedule = {"kind", *(f for kind in model_schedules.KIND_FIELDS.values() for f in kind)}
-    groups = [models.TASK_FIELDS, models.OPTION_FIELDS, schedule, models.ADMIN_ONLY_FIELDS]
+    groups = [
+        models.TASK_FIELDS, models.OPTION_FIELDS, schedule, models.POLICY_FIELDS,
+        models.PAUSE_FIELDS, models.ADMIN_ONLY_FIELDS,
+    ]  # fmt: skip
     fields = [field.name for field in PeriodicTask._meta.concrete_fields]
     ungrouped = [name for name in fields if not any(name in group for group in groups)]
     in_two = [name for name in fields if sum(name in group for group in groups) > 1]

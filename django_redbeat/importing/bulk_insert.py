@@ -1,7 +1,7 @@
 """Many new PeriodicTask rows at once (``redbeat_import``): on SQLite, one prepared INSERT.
 
-Django's ``bulk_create()`` on SQLite makes INSERTs of at most 999 parameters (30 rows of this
-model's 33 columns) and compiles every value on the way: a large part of an import's time
+Django's ``bulk_create()`` on SQLite makes INSERTs of at most 999 parameters (23 rows of this
+model's 42 columns) and compiles every value on the way: a large part of an import's time
 (bench/results/profile.md). Here SQLite runs one INSERT for every row (``executemany``),
 with the values ``bulk_create()`` would write (each field's ``get_db_prep_save``), prepared
 once per distinct value of a column: most columns of an import repeat a few values (defaults,

@@ -25,7 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from django_redbeat import model_schedules
-from django_redbeat.beat.run_policy import PolicyError, RunPolicy
+from django_redbeat.beat.run_policy import PolicyError
 from django_redbeat.importing import bulk_insert, celery_beat_rows, importer, rows
 from django_redbeat.importing.celery_beat_rows import CeleryBeatRow
 from django_redbeat.importing.entry_shapes import digest
@@ -87,11 +87,11 @@ def apply(plan: CeleryBeatPlan, app: Celery | None = None) -> list[bridge.SyncFa
 def build(given: dict[str, Any]) -> PeriodicTask:
     """The task that one row's values make, checked, with its digest (EntryError)."""
     task = rows.new_task(given)
-    rows.check(task, given, shapes=None)
     try:
-        RunPolicy.split_options(task.extra_options)
+        task.run_policy  # noqa: B018  # checked first, to name django-celery-beat's field
     except PolicyError as exc:  # django-celery-beat's expires before its start_time
         raise EntryError(f"{_POLICY_FIELDS.get(exc.field, exc.field)}: {exc}") from None
+    rows.check(task, given, shapes=None)
     model_schedules.fill_defaults(task)
     task.source_digest = copied_digest(task)
     return task

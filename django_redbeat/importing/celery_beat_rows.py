@@ -6,8 +6,8 @@ depend on it. Each row gives the values of one task, its schedule's fields copie
 here owns its schedule), and the run state it had (last run, run count: here it lives in Redis).
 django-celery-beat's ``start_time`` (no run before it), ``expires`` (no run after it, besides the
 sent task's expiry) and ``one_off`` on a recurring schedule (run once) become the task's run
-policy (``start_time``, ``end_time``, ``max_runs`` 1, in its other options). A row that cannot be
-copied gets the reason, naming the field.
+policy (its fields ``start_time``, ``end_time``, ``max_runs`` 1). A row that cannot be copied gets
+the reason, naming the field.
 """
 
 from __future__ import annotations
@@ -158,10 +158,10 @@ def _limits(old: Any, kind: str) -> dict[str, Any]:
     policy: dict[str, Any] = {}
     for name, moment in (("start_time", old.start_time), ("end_time", old.expires)):
         if moment is not None:
-            policy[name] = _aware(moment).isoformat()  # type: ignore[union-attr]
+            policy[name] = _aware(moment)
     if old.one_off and kind != "oneoff":
         policy["max_runs"] = 1
-    return {"one_off": kind == "oneoff", "extra_options": policy}
+    return {"one_off": kind == "oneoff", **policy}
 
 
 def _json(old: Any, field: str, kind: type) -> Any:

@@ -20,12 +20,19 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
-from django_redbeat.models import PeriodicTask
+from django_redbeat.models import PAUSE_FIELDS, POLICY_FIELDS, PeriodicTask
 from django_redbeat.sync.row_versions import ENTRY_FIELDS
 
 #: The fields an import writes, and that its digest covers: every field the entry is built from
-#: but its name (the row's key); a description is the user's own.
-IMPORTED_FIELDS = tuple(name for name in ENTRY_FIELDS if name != "name")
+#: but its name (the row's key) and a pause (a person's, or the worker's); a description is the
+#: user's own.
+IMPORTED_FIELDS = tuple(name for name in ENTRY_FIELDS if name not in ("name", *PAUSE_FIELDS))
+#: The run policy fields that joined the digest later: left out of it at their defaults, so a
+#: row imported before keeps its digest.
+_OMITTED_AT_DEFAULT = {
+    name: PeriodicTask._meta.get_field(name).get_default()
+    for name in POLICY_FIELDS if name in IMPORTED_FIELDS and name != "start_time"
+}  # fmt: skip
 #: The fields whose values differ from entry to entry; the others' values (and these fields'
 #: types) make an entry's shape.
 PER_ENTRY = frozenset({"name", "args", "kwargs"})
@@ -82,8 +89,9 @@ class Shapes:
 
 def _parts(values: dict[str, Any]) -> tuple[str, str, str]:
     # the text of a dict is its items' in order, between braces: here cut around the arguments
-    between = _DIGEST_JSON.encode({name: values[name] for name in _BETWEEN})[1:-1]
-    after = _DIGEST_JSON.encode({name: values[name] for name in _AFTER})[1:-1]
+    between = _DIGEST_JSON.encode({name: values[name] for name in _BETWEEN if name in values})
+    after = _DIGEST_JSON.encode({name: values[name] for name in _AFTER if name in values})
+    between, after = between[1:-1], after[1:-1]
     return '{"args":', f',{between},"kwargs":', f",{after}}}"
 
 
@@ -91,6 +99,9 @@ def _digest_values(task: PeriodicTask) -> dict[str, Any]:
     values = dict(zip(IMPORTED_FIELDS, _imported_values(task), strict=True))
     for name in _TIME_FIELDS:
         values[name] = _utc_text(values[name])
+    for name, default in _OMITTED_AT_DEFAULT.items():
+        if values[name] == default:
+            del values[name]
     return values
 
 

@@ -17,7 +17,7 @@ import gc
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from celery import Celery
@@ -29,14 +29,16 @@ from django.utils import timezone
 from django_redbeat import model_schedules
 from django_redbeat.importing import bulk_insert, rows
 from django_redbeat.importing.entry_shapes import IMPORTED_FIELDS, Shapes, digest
+from django_redbeat.importing.options import option_fields
 from django_redbeat.importing.rows import EntryError
-from django_redbeat.models import NAMED_OPTIONS, PeriodicTask, Source
+from django_redbeat.models import PAUSE_FIELDS, PeriodicTask, Source
 from django_redbeat.schedules import RULE_FIELDS, rrule
 from django_redbeat.sync import bridge
 
 #: The keys a beat_schedule entry may have.
 ENTRY_KEYS = frozenset({"task", "schedule", "args", "kwargs", "options", "relative", "enabled"})
-UPDATED_FIELDS = (*IMPORTED_FIELDS, "source", "source_digest", "date_changed")
+#: A row updated from its entry loses a pause it had (an entry the settings enable, enabled).
+UPDATED_FIELDS = (*IMPORTED_FIELDS, *PAUSE_FIELDS, "source", "source_digest", "date_changed")
 #: An rrule given no dtstart starts when the settings were loaded, so at every run anew: a
 #: dtstart this close to now counts as that default, and the row keeps the one it has.
 DEFAULT_DTSTART_WINDOW = timedelta(minutes=10)
@@ -190,12 +192,14 @@ def build(
         raise EntryError("'task' must be the task's name")
     if "schedule" not in spec:
         raise EntryError("no 'schedule'")
+    schedule = schedule_fields(spec["schedule"], bool(spec.get("relative")))
+    options = option_fields(spec.get("options") or {})
+    if "start_time" in options and schedule["kind"] == "rrule":
+        raise EntryError("option start_time: an rrule starts at its dtstart, give it there")
     given = {
         "name": name, "task": spec["task"], "args": _json_list(spec.get("args")),
         "kwargs": spec.get("kwargs") or {}, "enabled": bool(spec.get("enabled", True)),
-        "source": Source.SETTINGS,
-        **schedule_fields(spec["schedule"], bool(spec.get("relative"))),
-        **option_fields(spec.get("options") or {}),
+        "source": Source.SETTINGS, **schedule, **options,
     }  # fmt: skip
     task = rows.new_task(given)
     shape = rows.check(task, given, shapes)
@@ -235,33 +239,11 @@ def _fields_of(schedule: Any, relative: bool) -> dict[str, Any]:
         raise EntryError(f"schedule: {exc}") from None
 
 
-def option_fields(options: Any) -> dict[str, Any]:
-    """The model's option fields for an entry's ``options`` (EntryError for unknown options)."""
-    if not isinstance(options, dict):
-        raise EntryError(f"'options' must be a dict, not {type(options).__name__}")
-    fields = {name: options[name] for name in NAMED_OPTIONS - {"expires"} if name in options}
-    fields["extra_options"] = {k: v for k, v in options.items() if k not in NAMED_OPTIONS}
-    expires = options.get("expires")
-    if isinstance(expires, datetime):
-        fields["expires"] = expires if timezone.is_aware(expires) else timezone.make_aware(expires)
-    elif expires is not None:
-        fields["expire_seconds"] = _whole_seconds(expires)
-    return fields
-
-
 # ---- helpers ---------------------------------------------------------------------------------
 
 
 def _json_list(args: Any) -> Any:
     return list(args) if isinstance(args, tuple) else ([] if args is None else args)
-
-
-def _whole_seconds(value: Any) -> int:
-    if isinstance(value, timedelta):
-        value = value.total_seconds()
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
-        raise EntryError(f"option expires: {value!r} is not a time or a whole number of seconds")
-    return int(value)
 
 
 def _is_redbeat_rrule(schedule: Any) -> bool:

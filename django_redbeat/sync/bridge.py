@@ -26,6 +26,7 @@ from django.db.models import QuerySet
 from redis.exceptions import RedisError
 
 from django_redbeat.beat.entry import NEVER, RedBeatSchedulerEntry
+from django_redbeat.beat.run_history import PAUSED_FIELD
 from django_redbeat.conf import conf
 from django_redbeat.decoder import from_timestamp
 from django_redbeat.exceptions import DecodeError, RedBeatError
@@ -87,13 +88,14 @@ def entry_for(
     """The entry a task describes (not stored; ValueError if its schedule is invalid).
 
     As a new entry, it counts as last run ``now`` (default: the app's clock; given once for a
-    batch, as reading the clock costs as much as the rest), a one-off as never run.
+    batch, as reading the clock costs as much as the rest), a one-off as never run. Its run
+    policy is the row's policy fields' (model_policies.py).
     """
     schedule = task.schedule
     return RedBeatSchedulerEntry(
         name=task.name, task=task.task, schedule=schedule, args=task.args,
         kwargs=task.kwargs, enabled=task.enabled, options=task.options, app=app,
-        last_run_at=None if isinstance(schedule, oneoff) else now,
+        last_run_at=None if isinstance(schedule, oneoff) else now, policy=task.run_policy,
     )  # fmt: skip
 
 
@@ -127,11 +129,11 @@ def sync_tasks(
     failures = _guarded([task.name for task in tasks], lambda: pauses.adopt(tasks, app), app)
     if failures:
         return _report(failures)
-    versions = row_versions.of_tasks(tasks, app)
+    versions, paused = row_versions.of_tasks(tasks, app), pauses.of_tasks(tasks)
     entries, failures = _entries(tasks, app)
     failures += _guarded(
         [entry.name for entry in entries],
-        lambda: save_entries(entries, app, only_changed=only_changed, versions=versions),
+        lambda: save_entries(entries, app, only_changed, versions=versions, paused=paused),
         app,
     )
     return _report(failures)
@@ -185,9 +187,11 @@ def save_entries(
     app: Celery,
     only_changed: bool = False,
     versions: Mapping[str, str] | None = None,
+    paused: Mapping[str, str] | None = None,
 ) -> None:
     """Write entries marked as the database's, each with its row's version (by name; "" where
-    not given, which a starting beat writes again). Run state already in Redis is kept;
+    not given, which a starting beat writes again) and, if ``paused`` is given, its row's pause
+    (by name, pauses.stored: "" removes one). Run state already in Redis is kept;
     ``only_changed`` skips entries stored alike."""
     if not entries:
         return
@@ -195,10 +199,13 @@ def save_entries(
 
     def marks(entry: RedBeatSchedulerEntry, definition: str) -> dict[str, str]:
         version = versions.get(entry.name, row_versions.UNKNOWN)
-        return {
+        fields = {
             MANAGED_FIELD: MANAGED_BY,
             VERSION_FIELD: row_versions.stamp(version, definition),
         }
+        if paused is not None:
+            fields[PAUSED_FIELD] = paused.get(entry.name, "")
+        return fields
 
     RedBeatSchedulerEntry.save_many(
         entries, app=app, extra_fields=marks, only_changed=only_changed

@@ -42,8 +42,12 @@ class Drift:
     invalid: list[str] = field(default_factory=list)
     #: The entries to write, by name (missing, differing and stale ones).
     to_write: dict[str, RedBeatSchedulerEntry] = field(default_factory=dict, repr=False)
-    #: Enabled tasks whose entry paused itself (pauses.py): the repair disables their rows.
-    paused: list[str] = field(default_factory=list, repr=False)
+    #: Tasks whose entry paused itself (pauses.py), and its pause: the repair writes their rows.
+    paused: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: Tasks enabled since their entry's pause: the repair lifts it (and the failures in a row).
+    resumed: list[str] = field(default_factory=list, repr=False)
+    #: Each task's pause as its entry's ``paused`` field holds it (pauses.stored), by name.
+    pauses: dict[str, str] = field(default_factory=dict, repr=False)
     #: The version of each task's row (row_versions.py), by name: written with its entry.
     versions: dict[str, str] = field(default_factory=dict, repr=False)
 
@@ -51,7 +55,8 @@ class Drift:
         return [(kind, name) for kind in KINDS for name in getattr(self, kind)]
 
     def __bool__(self) -> bool:
-        return bool(self.items())
+        # a self-paused entry's row is no drift to report, but the repair has to write it
+        return bool(self.items() or self.paused or self.resumed)
 
 
 def find(app: Celery | None = None) -> Drift:
@@ -73,7 +78,10 @@ def repair(drift: Drift, app: Celery | None = None) -> None:
     """Write what is missing, differing or stale; remove the orphans (RedisError if down)."""
     app = bridge.celery_app(app)
     pauses.disable_rows(drift.paused)
-    bridge.save_entries(list(drift.to_write.values()), app, versions=drift.versions)
+    pauses.resume(drift.resumed, app)
+    bridge.save_entries(
+        list(drift.to_write.values()), app, versions=drift.versions, paused=drift.pauses
+    )
     if drift.orphaned:
         bridge.delete_managed(drift.orphaned, app)
 
@@ -82,8 +90,10 @@ def _entries(app: Celery, drift: Drift) -> dict[str, RedBeatSchedulerEntry]:
     entries = {}
     tasks = list(PeriodicTask.objects.order_by("name"))
     # an entry that paused itself is not drift: the row follows it (at the repair)
-    drift.paused = pauses.adopt(tasks, app, write=False)
+    adopted = pauses.adopt(tasks, app, write=False)
+    drift.paused, drift.resumed = adopted.paused, adopted.resumed
     drift.versions = row_versions.of_tasks(tasks, app)
+    drift.pauses = pauses.of_tasks(tasks)
     for task in tasks:
         try:
             entries[task.name] = bridge.entry_for(task, app)

@@ -38,7 +38,10 @@ ENTRY_FIELDS = (
     "name", "task", "args", "kwargs", "enabled", "queue", "exchange", "routing_key", "priority",
     "headers", "extra_options", "expires", "expire_seconds", "one_off", "start_time", "kind",
     "every", "period", "minute", "hour", "day_of_week", "day_of_month", "month_of_year",
-    "rrule", "timezone", "solar_event", "latitude", "longitude", "run_at",
+    "rrule", "timezone", "solar_event", "latitude", "longitude", "run_at", "catch_up",
+    "catch_up_window", "catch_up_limit", "overlap",
+    "overlap_timeout", "jitter", "end_time", "max_runs", "pause_after_failures", "paused_at",
+    "paused_by", "paused_reason",
 )  # fmt: skip
 _entry_values = operator.attrgetter(*ENTRY_FIELDS)
 #: Part of every version: change it when the same row gives another entry (``entry_for``, the

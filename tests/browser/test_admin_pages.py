@@ -241,3 +241,32 @@ def test_the_status_page(admin_page, celery_app, redis_client):
     expect(overdue).to_contain_text("2 min ago (overdue)")
     overdue.locator("a", has_text="heartbeat").click()
     expect(admin_page.locator("#id_name")).to_have_value("heartbeat")
+
+
+def test_pause_with_a_reason(admin_page, redis_client):
+    make_task(name="a")
+    make_task(name="b")
+    run_action(admin_page, "pause_with_reason", "a")
+    expect(admin_page.locator("#content h1")).to_have_text("Pause with a reason")
+    admin_page.fill("textarea[name=reason]", "The billing API is down")
+    admin_page.click("input[type=submit][value=Pause]")
+    expect(admin_page.locator("ul.messagelist")).to_contain_text("1 task paused.")
+    reason = admin_page.locator("tr", has_text="The billing API").locator(".redbeat-pause")
+    expect(reason).to_have_text("The billing API is down")
+    expect(reason).to_have_attribute("title", re.compile(r"^Paused by admin at "))
+    assert redis_client.zscore("redbeat::schedule", "redbeat:a") == -1
+    assert admin_page.evaluate("document.documentElement.scrollWidth") <= 1280
+
+
+def test_the_reason_is_asked_for_while_the_task_is_disabled(admin_page):
+    row = make_task()
+    admin_page.goto(admin_page.base + LIST + f"{row.pk}/change/")
+    reason = admin_page.locator("#id_paused_reason")
+    expect(reason).to_be_hidden()
+    admin_page.uncheck("#id_enabled")
+    expect(reason).to_be_visible()
+    reason.fill("until Monday")
+    admin_page.click("input[name=_save]")
+    expect(admin_page.locator("ul.messagelist")).to_contain_text("was changed successfully")
+    row.refresh_from_db()
+    assert (row.enabled, row.paused_by, row.paused_reason) == (False, "admin", "until Monday")

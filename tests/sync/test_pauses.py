@@ -3,10 +3,13 @@ person enables the task again."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db.models import QuerySet
+from django.utils import timezone
 
 from django_redbeat.beat import pause
 from django_redbeat.models import PeriodicTask
@@ -51,6 +54,7 @@ def test_redbeat_sync_keeps_the_pause_and_the_repair_disables_the_row(celery_app
     out = StringIO()
     call_command("redbeat_sync", stdout=out)
     assert out.getvalue() == "Redis matches the database.\n"
+    assert PeriodicTask.objects.get(pk=row.pk).enabled is True  # a report writes nothing
     call_command("redbeat_sync", "--repair", stdout=StringIO())
 
     assert not stored(celery_app).enabled
@@ -81,5 +85,22 @@ def test_enabling_the_task_after_the_pause_resumes_it(celery_app, redis_client):
 
     assert stored(celery_app).enabled
     assert redis_client.zscore(SCHEDULE, "redbeat:job") > 0
+    assert not redis_client.hexists("redbeat:job", "paused")
+    assert not redis_client.hexists("redbeat:job", "consecutive_failures")
+
+
+def test_the_repair_lifts_the_pause_of_a_task_enabled_since(celery_app, redis_client):
+    row = make_task()
+    paused_in_redis(celery_app)
+    redis_client.hset("redbeat:job", "consecutive_failures", 3)
+    # enabled after the pause by a write that syncs nothing (raw SQL, say)
+    later = timezone.now() + timedelta(seconds=1)
+    QuerySet.update(PeriodicTask.objects.filter(pk=row.pk), enabled=True, date_changed=later)
+
+    call_command("redbeat_sync", stdout=StringIO())  # a report writes nothing
+    assert redis_client.hexists("redbeat:job", "paused")
+    call_command("redbeat_sync", "--repair", stdout=StringIO())
+
+    assert stored(celery_app).enabled
     assert not redis_client.hexists("redbeat:job", "paused")
     assert not redis_client.hexists("redbeat:job", "consecutive_failures")
