@@ -114,8 +114,10 @@ def _passed_slots(
     """The calendar's slots from ``slot`` to ``now``, the first one after them (None if the
     schedule ends), and how many were passed over uncounted: past MAX_COUNTED, the count jumps to
     the last ``catch_up_limit`` periods before now, which is all any mode sends from."""
-    passed = [slot]
-    following = _next(entry, slot, now)
+    # the score is the slot rounded down to the second: the calendar's own slot is the next
+    # one after a second before it
+    passed = [_next(entry, slot - ON_TIME, now) or slot]
+    following = _next(entry, passed[0], now)
     jumped = 0
     while following is not None and following <= now:
         passed.append(following)
@@ -131,11 +133,14 @@ def _passed_slots(
 
 
 def _next(entry: RedBeatSchedulerEntry, moment: datetime, now: datetime) -> datetime | None:
+    """The calendar's next slot after ``moment``; None if it has none (a one-off answers with
+    its own time whatever the moment asked: it has no later slot)."""
     found = slot_after(entry, moment, now)
+    if found is None:
+        return None
     # calendar slots fall on whole seconds; the schedule's own clock read adds microseconds
-    return (
-        None if found is None else (found + timedelta(microseconds=500_000)).replace(microsecond=0)
-    )
+    found = (found + timedelta(microseconds=500_000)).replace(microsecond=0)
+    return found if found > moment else None
 
 
 def _window(

@@ -15,6 +15,7 @@ from django_redbeat.beat.headers import SCHEDULED_AT_HEADER
 from django_redbeat.beat.run_history import MISSED_FIELD
 from django_redbeat.decoder import to_timestamp
 from django_redbeat.schedulers import RedBeatScheduler, RedBeatSchedulerEntry
+from django_redbeat.schedules import oneoff
 
 SCHEDULE = "redbeat::schedule"
 HISTORY = "redbeat::history:job"
@@ -203,3 +204,23 @@ def test_a_slot_on_time_needs_no_plan(celery_app, clock):
     assert catch_up.plan(entry, at(clock, 1), clock()) is None
     clock.current = at(clock, 1, 40)
     assert catch_up.plan(entry, at(clock, 1), clock()) is None
+
+
+def test_a_one_off_found_a_day_late_is_sent(beat, celery_app, clock, broker, redis_client):
+    RedBeatSchedulerEntry(
+        "job", "tests.add", oneoff(at(clock, 5)), options={"queue": "q"}, app=celery_app
+    ).save()
+    clock.current = at(clock, 24 * 60)
+    beat.tick()
+
+    assert sent(broker) == [at(clock, 5)]  # a one-off has no window unless it is given one
+    assert missed(redis_client) == 0
+
+
+def test_a_score_rounded_down_a_second_is_the_same_slot(celery_app, clock):
+    entry = add_job(celery_app, clock, catch_up_window=600)
+    clock.current = at(clock, 3, 30)
+    plan = catch_up.plan(entry, at(clock, 1) - timedelta(seconds=1), clock())
+
+    assert plan.send == at(clock, 3)
+    assert [slot for slot, _ in plan.missed] == [at(clock, 1), at(clock, 2)]
