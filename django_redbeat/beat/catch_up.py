@@ -16,6 +16,7 @@ beats with different clocks may choose differently but never both send (slot_cla
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -27,6 +28,8 @@ from django_redbeat.decoder import dumps, from_timestamp, to_timestamp
 if TYPE_CHECKING:
     from django_redbeat.beat.due_window import Due
     from django_redbeat.beat.entry import RedBeatSchedulerEntry
+
+logger = logging.getLogger("celery.beat")
 
 #: The least default window: a failover, a Redis restart or a beat restart misses nothing.
 MIN_WINDOW = timedelta(minutes=1)
@@ -52,7 +55,11 @@ class Plan:
 def claim_for(item: Due, now: datetime) -> Claim:
     """The claim for a due entry: its slot and the run state after it, as the catch-up plans."""
     entry = item.entry
-    caught = plan(entry, from_timestamp(item.slot), now)
+    try:
+        caught = plan(entry, from_timestamp(item.slot), now)
+    except Exception:  # a schedule whose calendar cannot be walked must not stop beat
+        logger.exception("beat: %s: no catch-up could be planned; sent as it is", entry.name)
+        caught = None
     if caught is None:  # on time: the hot path
         after = entry.next_instance()
         return Claim(entry, item.slot, after, after.score, item.stored_meta, dumps(after.meta))

@@ -224,3 +224,18 @@ def test_a_score_rounded_down_a_second_is_the_same_slot(celery_app, clock):
 
     assert plan.send == at(clock, 3)
     assert [slot for slot, _ in plan.missed] == [at(clock, 1), at(clock, 2)]
+
+
+def test_a_plan_that_fails_sends_the_slot_as_it_is(
+    beat, celery_app, clock, broker, monkeypatch, caplog
+):
+    def broken(*args):
+        raise ValueError("a calendar that cannot be walked")
+
+    monkeypatch.setattr(catch_up, "plan", broken)
+    add_job(celery_app, clock)
+    back_after_three_periods(clock)
+    beat.tick()
+
+    assert len(sent(broker)) == 1  # beat goes on: the entry is sent for its slot
+    assert "no catch-up could be planned" in caplog.text
