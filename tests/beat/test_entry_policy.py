@@ -100,3 +100,19 @@ def test_a_crontab_starts_at_its_first_slot_from_the_start_bound(celery_app, clo
         policy=RunPolicy(start_time=start), app=celery_app,
     )  # fmt: skip
     assert entry.due_at == datetime(2026, 1, 16, 10, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    "policy", [DEFAULT, RunPolicy(catch_up="all", overlap="skip", jitter=5)], ids=["none", "some"]
+)
+def test_celery_redbeat_itself_loads_an_entry_written_here(celery_app, redis_client, policy):
+    from redbeat.schedulers import RedBeatSchedulerEntry as TheirEntry
+
+    make(celery_app, policy=policy).save()
+    theirs = TheirEntry.from_key("redbeat:add", app=celery_app)
+
+    assert (theirs.name, theirs.task, theirs.args, theirs.options) == (
+        "add", "tests.add", [1], {"queue": "q"},
+    )  # fmt: skip
+    assert theirs.schedule.run_every == timedelta(seconds=60)
+    assert theirs.last_run_at == celery_app.now()
