@@ -182,3 +182,16 @@ def test_without_prometheus_client_beat_runs_and_a_port_names_the_extra(redis_ur
     assert "ticked: True" in result.stdout
     assert "refused: Metrics need prometheus-client: pip install " in result.stdout
     assert "django-redbeat[prometheus]" in result.stdout
+
+
+def test_slots_a_catch_up_gives_up_are_counted_missed(metrics_beat, metrics_app, clock, broker):
+    beat = metrics_beat
+    add_entry(metrics_app, "late", seconds=10)  # due now, every 10 s: a window of 60 s
+    clock.advance(seconds=90)  # found 90 s late: past its window
+
+    beat.tick()
+
+    samples = scrape(beat)
+    assert broker.messages("q") == []
+    assert value(samples, "redbeat_runs_missed_total", entry="late") == 1
+    assert value(samples, "redbeat_runs_sent_total", entry="late") is None
