@@ -6,7 +6,8 @@ one, as ``celery beat`` does) and ticks it. Every entry is an interval entry sen
 ``bench.noop`` with one argument:
 
 - ``far``: every day, last run now, so due in a day (idle beat);
-- ``due``: every hour, last run two hours ago (all due, as after a downtime);
+- ``due``: every hour, last run 90 minutes ago (all due, as after a half-hour downtime, and
+  inside django-redbeat's catch-up window of one period: two hours ago, it counts them missed);
 - ``soon``: every hour, last run an hour before ``at`` (due at ``at``, UNIX seconds).
 """
 
@@ -38,7 +39,7 @@ def specs(
     now = datetime.now(timezone.utc)
     every, last = {
         "far": (86400.0, now),
-        "due": (3600.0, now - timedelta(hours=2)),
+        "due": (3600.0, now - timedelta(minutes=90)),
         "soon": (3600.0, datetime.fromtimestamp((at or 0) - 3600, timezone.utc)),
     }[kind]
     for i in range(first, first + n):

@@ -150,6 +150,8 @@ def case_alldue(subject: Subject, n: int, budget: float = 60.0, **_: Any) -> dic
     try:
         subject.start()
         while Sends.count < n:
+            if time.perf_counter() > Sends.deadline:
+                raise OutOfTime  # nothing sent at all: the budget still ends the case
             if subject.tick() > 0 and Sends.count < n:
                 time.sleep(0.01)  # should not happen: all are due
     except OutOfTime:
